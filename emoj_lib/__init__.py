@@ -1,0 +1,1 @@
+"""emoJ library."""
