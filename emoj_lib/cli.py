@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from emoj_lib import config as cfg
 from emoj_lib.errors import EmojError
 
 
@@ -60,6 +61,82 @@ def cmd_train_stage1(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_report(args: argparse.Namespace) -> int:
+    """Print the splits, class balance and defects of a FER-format CSV."""
+    import pandas as pd
+
+    from emoj_lib.data import read_fer_csv
+    from emoj_lib.data.hygiene import hygiene_report
+
+    path = args.fer or cfg.fer2013_path()
+    data = read_fer_csv(path, on_error="skip" if args.skip_bad_rows else "raise", allow_unlabelled=True)
+    print(f"{path}: {len(data)} faces")
+    with pd.option_context("display.width", 160):
+        print(data.counts().to_string())
+    if len(data.skipped):
+        print(f"skipped {len(data.skipped)} bad row(s):")
+        print(data.skipped.head(20).to_string(index=False))
+    report = hygiene_report(data)
+    print("\nhygiene:")
+    for key, value in report.summary.items():
+        print(f"  {key:24s} {value}")
+    return 0
+
+
+def cmd_data_crop(args: argparse.Namespace) -> int:
+    """Crop the faces of a folder of photos into a FER-format CSV, with a report of every photo."""
+    from emoj_lib.faces import crop_folder
+
+    report = crop_folder(args.photos, args.out, label=args.label, usage=args.usage, policy=args.policy,
+                         recursive=args.recursive, progress=not args.quiet)
+    counts = report.status.value_counts()
+    print(f"{args.out}: {int(counts.get('kept', 0))} face(s) from {len(report)} photo(s)")
+    left = report[report.status != "kept"]
+    if len(left):
+        print(f"left out ({len(left)}):")
+        print(left[["file", "status", "reason"]].to_string(index=False))
+    return 0
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    """Write a FER-format CSV as an image folder ``root/<split>/<emotion>/<row>.png``."""
+    from emoj_lib.data import read_fer_csv
+    from emoj_lib.data.folders import export_image_folder
+
+    data = read_fer_csv(args.csv)
+    export_image_folder(data, args.root)
+    print(f"{args.root}: {len(data)} PNG faces")
+    return 0
+
+
+def cmd_data_import(args: argparse.Namespace) -> int:
+    """Read a labelled image folder (faces or photos, cropped automatically) into a FER-format CSV."""
+    from emoj_lib.data import write_fer_csv
+    from emoj_lib.data.folders import read_image_folder
+
+    data, report = read_image_folder(args.root, usage=args.usage, progress=not args.quiet)
+    write_fer_csv(args.out, data.images, data.labels, data.usage)
+    print(f"{args.out}: {len(data)} faces")
+    left = report[report.status != "kept"]
+    if len(left):
+        print(f"left out ({len(left)}):")
+        print(left[["file", "status", "reason"]].to_string(index=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the data pipeline demo: FER2013 report, then crop the sample photos into a FER-format CSV."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print("== FER2013: splits, classes and defects ==")
+    cmd_data_report(argparse.Namespace(fer=args.fer, skip_bad_rows=False))
+    photos = args.photos or cfg.photos_dir()
+    print(f"\n== faces of the photos in {photos} -> {out / 'photos.csv'} ==")
+    cmd_data_crop(argparse.Namespace(photos=photos, out=out / "photos.csv", label=None, usage="Photos",
+                                     policy="largest", recursive=False, quiet=args.quiet))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``emoj`` argument parser."""
     parser = argparse.ArgumentParser(prog="emoj", description="emoJ: an emotional journal and FER research tools")
@@ -91,6 +168,40 @@ def build_parser() -> argparse.ArgumentParser:
     s1.add_argument("--run-dir", type=Path, default=None, help="run folder (resumes if it exists)")
     s1.add_argument("--export", type=Path, default=None, help="copy the model and card to this path")
     s1.set_defaults(func=cmd_train_stage1)
+
+    data = sub.add_parser("data", help="inspect and convert data sets")
+    dsub = data.add_subparsers(dest="action", required=True)
+    rep = dsub.add_parser("report", help="splits, class balance, duplicates, leakage and blank images")
+    rep.add_argument("--fer", type=Path, default=None, help="FER-format CSV (default: the shared FER2013)")
+    rep.add_argument("--skip-bad-rows", action="store_true", help="report bad rows instead of stopping")
+    rep.set_defaults(func=cmd_data_report)
+    crop = dsub.add_parser("crop", help="crop the faces of a folder of photos into a FER-format CSV")
+    crop.add_argument("photos", type=Path, help="folder of photos")
+    crop.add_argument("out", type=Path, help="output CSV (a report .report.csv is written beside it)")
+    crop.add_argument("--label", default=None, help="emotion of every photo (default: unlabelled)")
+    crop.add_argument("--usage", default="Training", help="split name written in the Usage column")
+    crop.add_argument("--policy", choices=["single", "largest", "all"], default="single",
+                      help="single: only photos with exactly one face; largest: the largest face; all: every face")
+    crop.add_argument("--recursive", action="store_true")
+    crop.add_argument("--quiet", action="store_true", help="no progress bar")
+    crop.set_defaults(func=cmd_data_crop)
+    exp = dsub.add_parser("to-folder", help="FER-format CSV -> root/<split>/<emotion>/<row>.png")
+    exp.add_argument("csv", type=Path)
+    exp.add_argument("root", type=Path)
+    exp.set_defaults(func=cmd_data_export)
+    imp = dsub.add_parser("from-folder", help="labelled image folder -> FER-format CSV (photos are cropped)")
+    imp.add_argument("root", type=Path)
+    imp.add_argument("out", type=Path)
+    imp.add_argument("--usage", default="Training", help="split name when the folder has no split level")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_data_import)
+
+    demo = sub.add_parser("demo", help="the data pipeline demo: FER2013 report and the sample photos cropped")
+    demo.add_argument("--fer", type=Path, default=None, help="FER2013 CSV (default: the shared data)")
+    demo.add_argument("--photos", type=Path, default=None, help="folder of photos (default: the shared photos)")
+    demo.add_argument("--out", type=Path, default=cfg.LOCAL_DATA_DIR / "processed", help="output folder")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

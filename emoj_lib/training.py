@@ -206,7 +206,7 @@ def _callback_classes():
 def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, learning_rate: float,
               min_learning_rate: float = 0.0, warmup_epochs: int = 0, weight_decay: float = 0.0,
               label_smoothing: float = 0.0, patience: int | None = None, monitor: str = "val_accuracy",
-              verbose: int = 2) -> pd.DataFrame:
+              verbose: int = 2, callbacks: list | None = None) -> pd.DataFrame:
     """Compile and fit a model with a resumable run folder; return the epoch log.
 
     The run folder gets ``log.csv`` (every epoch), ``best.weights.h5`` (best ``monitor`` so far) and
@@ -241,6 +241,7 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
     best = BestWeights(run_dir / "best.weights.h5", run_dir / "log.csv", monitor, patience)
+    extra = list(callbacks or [])
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.LearningRateScheduler(cosine_schedule(epochs, learning_rate, min_learning_rate,
@@ -250,6 +251,7 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
     ]
     if verbose == 2:
         callbacks.append(EpochPrinter())
+    callbacks += extra
     done = read_log(run_dir)
     if len(done) and not (run_dir / "backup").exists():
         log.info("%s: the run had already finished (%d epochs)", run_dir, len(done))

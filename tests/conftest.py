@@ -11,8 +11,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from emoj_lib import config  # noqa: E402
-from emoj_lib.data import FerData  # noqa: E402
+from emoj_lib import config
+from emoj_lib.data import FerData
 
 
 @pytest.fixture

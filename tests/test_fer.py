@@ -107,13 +107,13 @@ def test_corrupt_gzip_is_reported(tmp_path, small_fer):
     path = write_fer_csv(tmp_path / "f.csv.gz", small_fer.images, small_fer.labels, small_fer.usage)
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(DataFormatError, match="f.csv.gz"):
+    with pytest.raises(DataFormatError, match=r"f\.csv\.gz"):
         read_fer_csv(path)
     assert gzip.decompress(raw)  # the intact file was valid
 
 
 def test_missing_file():
-    with pytest.raises(FileNotFoundError, match="nope.csv"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
         read_fer_csv("nope.csv")
 
 

@@ -74,10 +74,10 @@ def hygiene_report(data: FerData, *, std_threshold: float = 3.0) -> HygieneRepor
                        "usage": data.usage, "label": data.labels})
     dup = df[df.duplicated("hash", keep=False)].copy()
     dup["group"] = dup.groupby("hash", sort=False).ngroup()
+    dup["train"] = (dup.usage == TRAINING).astype(bool)
+    dup["other"] = ~dup["train"]
     per_group = dup.groupby("group").agg(
-        n=("index", "size"), labels=("label", "nunique"),
-        has_train=("usage", lambda u: (u == TRAINING).any()),
-        has_other=("usage", lambda u: (u != TRAINING).any()),
+        n=("index", "size"), labels=("label", "nunique"), has_train=("train", "any"), has_other=("other", "any"),
     )
     cross = per_group[per_group.has_train & per_group.has_other].index
     leaking = dup[dup.group.isin(cross) & (dup.usage == TRAINING)]
@@ -98,7 +98,8 @@ def hygiene_report(data: FerData, *, std_threshold: float = 3.0) -> HygieneRepor
     }
     for split in pd.unique(data.usage):
         summary[f"blank_{split}"] = int((data.usage[blank] == split).sum())
-    return HygieneReport(dup.drop(columns="hash").reset_index(drop=True), blank, near, summary)
+    groups = dup.drop(columns=["hash", "train", "other"]).reset_index(drop=True)
+    return HygieneReport(groups, blank, near, summary)
 
 
 def hygiene_mask(

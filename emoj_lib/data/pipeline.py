@@ -183,7 +183,7 @@ def make_dataset(
             lambda t, s: (_augment_batch(t[0], s, augment), *t[1:]),
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if len(parts) == 1:
-        ds = ds.map(lambda t: t, deterministic=True)  # faces alone, not a 1-tuple
+        ds = ds.map(lambda t: t)  # faces alone, not a 1-tuple
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE)
     return ds

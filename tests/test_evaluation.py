@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from emoj_lib.evaluation import (
+    accuracy,
+    classification_table,
+    compare_models,
+    confusion_matrix,
+    macro_f1,
+    split_metrics,
+)
+from emoj_lib.labels import EMOTIONS
+
+Y_TRUE = np.array([0, 0, 0, 3, 3, 6, 6, 6, 6, 1])
+Y_PRED = np.array([0, 0, 3, 3, 3, 6, 6, 4, 0, 1])
+
+
+def test_accuracy_and_probabilities():
+    assert accuracy(Y_TRUE, Y_PRED) == pytest.approx(0.7)
+    proba = np.eye(7)[Y_PRED] * 0.9 + 0.1 / 7
+    assert accuracy(Y_TRUE, proba) == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="10 true labels for 3"):
+        accuracy(Y_TRUE, Y_PRED[:3])
+
+
+def test_classification_table_known_answers():
+    t = classification_table(Y_TRUE, Y_PRED)
+    assert t.loc["angry", "precision"] == pytest.approx(2 / 3)
+    assert t.loc["angry", "recall"] == pytest.approx(2 / 3)
+    assert t.loc["happy", "precision"] == pytest.approx(2 / 3) and t.loc["happy", "recall"] == 1.0
+    assert t.loc["neutral", "recall"] == pytest.approx(0.5) and t.loc["neutral", "precision"] == 1.0
+    assert t.loc["sad", "support"] == 0 and t.loc["disgust", "f1"] == 1.0
+    assert t.loc["macro avg", "support"] == 10
+    present = ["angry", "disgust", "happy", "neutral"]
+    assert t.loc["macro avg", "f1"] == pytest.approx(t.loc[present, "f1"].mean())
+    assert macro_f1(Y_TRUE, Y_PRED) == pytest.approx(t.loc[present, "f1"].mean())
+
+
+def test_confusion_matrix_counts_and_normalised():
+    cm = confusion_matrix(Y_TRUE, Y_PRED)
+    assert list(cm.index) == list(EMOTIONS) and list(cm.columns) == list(EMOTIONS)
+    assert cm.loc["angry", "happy"] == 1 and cm.loc["neutral", "sad"] == 1 and cm.to_numpy().sum() == 10
+    norm = confusion_matrix(Y_TRUE, Y_PRED, normalize="true")
+    assert norm.loc["neutral", "neutral"] == pytest.approx(0.5)
+    assert norm.loc["sad"].sum() == 0
+    np.testing.assert_allclose(norm.loc[["angry", "disgust", "happy", "neutral"]].sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="normalize"):
+        confusion_matrix(Y_TRUE, Y_PRED, normalize="all")
+
+
+def test_split_metrics_top2_and_compare():
+    proba = np.full((3, 7), 0.01)
+    proba[0, [0, 3]] = [0.5, 0.4]  # true 3: second
+    proba[1, [1, 2]] = [0.6, 0.3]  # true 6: missed
+    proba[2, 6] = 0.9  # true 6: first
+    m = split_metrics(np.array([3, 6, 6]), proba)
+    assert m["accuracy"] == pytest.approx(1 / 3) and m["top2_accuracy"] == pytest.approx(2 / 3)
+    a = pd.DataFrame({"accuracy": [0.5]}, index=["PrivateTest"])
+    b = pd.DataFrame({"accuracy": [0.6]}, index=["PrivateTest"])
+    table = compare_models({"a": a, "b": b}, "PrivateTest")
+    assert table.loc["b", "accuracy"] == 0.6

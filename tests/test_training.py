@@ -1,0 +1,115 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from emoj_lib.cards import ModelCardError, load_model, read_card, write_card
+from emoj_lib.data import FerData
+from emoj_lib.data.pipeline import Augmentation, make_dataset
+from emoj_lib.models import build_model
+from emoj_lib.training import TrainConfig, cosine_schedule, fit_model, read_log, train_stage1
+
+
+def learnable_faces(rng, n, usage):
+    """Faces whose emotion is drawn as a bright band at a class-specific height: easy to learn."""
+    labels = np.arange(n) % 7
+    images = rng.integers(0, 90, (n, 48, 48)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        images[i, 6 * k:6 * k + 6, :] = 230
+    return FerData(images, labels, usage)
+
+
+@pytest.fixture
+def learnable(rng):
+    parts = [learnable_faces(rng, 210, "Training"), learnable_faces(rng, 70, "PublicTest"),
+             learnable_faces(rng, 70, "PrivateTest")]
+    return FerData.concat(parts)
+
+
+SMALL = {"width": 8, "depth": 2, "dense": 32}
+
+
+def test_stage1_end_to_end(tmp_path, learnable):
+    config = TrainConfig(hyperparameters=SMALL, epochs=2, batch_size=32, learning_rate=3e-3,
+                         augmentation=Augmentation.none(), patience=None, seed=3)
+    result = train_stage1(config, fer=learnable, run_dir=tmp_path / "run", verbose=0)
+    assert result.model_path.is_file() and (tmp_path / "run" / "model.json").is_file()
+    assert list(result.history.epoch) == [0, 1]
+    assert set(result.metrics.index) == {"Training", "PublicTest", "PrivateTest"}
+    card = read_card(result.model_path)
+    for key in ("architecture", "hyperparameters", "data", "labels", "input", "training", "metrics", "date",
+                "git_commit", "versions"):
+        assert key in card
+    assert card["data"]["train_faces"] == 210 and card["data"]["selection_split"] == "PublicTest"
+    assert card["training"]["epochs_run"] == 2 and card["hyperparameters"]["width"] == 8
+    assert card["metrics"]["PrivateTest"]["n"] == 70
+    model, card2 = load_model(result.model_path)
+    x = learnable.images[:16, :, :, None].astype("float32")
+    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(result.model(x)), atol=1e-5)
+    # the same folder with another configuration is refused
+    with pytest.raises(ValueError, match="another configuration"):
+        train_stage1(TrainConfig(hyperparameters=SMALL, epochs=3), fer=learnable, run_dir=tmp_path / "run")
+
+
+def test_training_learns_and_is_seeded(tmp_path, learnable):
+    train = learnable.split("Training")
+    val = learnable.split("PublicTest")
+
+    def run(name):
+        keras.utils.set_random_seed(5)
+        model = build_model("emojnet", **SMALL)
+        ds = make_dataset(train.images, train.labels, batch_size=32, shuffle=True, seed=5)
+        vds = make_dataset(val.images, val.labels, batch_size=64)
+        return fit_model(model, ds, vds, run_dir=tmp_path / name, epochs=4, learning_rate=3e-3, verbose=0)
+
+    a, b = run("a"), run("b")
+    assert a["accuracy"].iloc[-1] > 0.35 and a["loss"].iloc[-1] < a["loss"].iloc[0]  # chance is 1/7
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-4)
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_from_last_epoch(tmp_path, learnable):
+    train, val = learnable.split("Training"), learnable.split("PublicTest")
+    ds = make_dataset(train.images, train.labels, batch_size=32, shuffle=True, seed=1)
+    vds = make_dataset(val.images, val.labels, batch_size=64)
+    kwargs = {"run_dir": tmp_path / "r", "epochs": 4, "learning_rate": 1e-3, "verbose": 0}
+    with pytest.raises(KeyboardInterrupt):
+        fit_model(build_model("emojnet", **SMALL), ds, vds, callbacks=[Interrupt()], **kwargs)
+    assert list(read_log(tmp_path / "r").epoch) == [0, 1]
+    assert (tmp_path / "r" / "backup").exists()
+    history = fit_model(build_model("emojnet", **SMALL), ds, vds, **kwargs)
+    assert list(history.epoch) == [0, 1, 2, 3]
+    assert history.learning_rate.iloc[3] == pytest.approx(cosine_schedule(4, 1e-3)(3), rel=1e-5)
+    assert not (tmp_path / "r" / "backup").exists()
+
+
+def test_cosine_schedule():
+    f = cosine_schedule(10, 1e-3, 1e-5, warmup=2)
+    assert f(0) < f(1) < f(2) == pytest.approx(1e-3)
+    assert f(10) == pytest.approx(1e-5) and f(6) == pytest.approx((1e-3 + 1e-5) / 2)
+
+
+def test_load_model_checks_card(tmp_path):
+    model = build_model("emojnet", **SMALL)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    with pytest.raises(ModelCardError, match="no model card"):
+        load_model(path)
+    write_card(path, {"labels": ["happy", "sad"]})
+    with pytest.raises(ModelCardError, match="label order"):
+        load_model(path)
+    (tmp_path / "m.json").write_text("{not json")
+    with pytest.raises(ModelCardError, match="not a valid model card"):
+        load_model(path)
+    other = build_model("emojnet", n_classes=3, **SMALL)
+    other.save(tmp_path / "o.keras")
+    write_card(tmp_path / "o.keras", {"labels": list(json.loads(json.dumps(
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])))})
+    with pytest.raises(ModelCardError, match="3 outputs"):
+        load_model(tmp_path / "o.keras")
