@@ -152,3 +152,130 @@ def evaluate_splits(model, data, *, splits: list[str] | None = None, tta: bool =
 def compare_models(results: dict[str, pd.DataFrame], split: str) -> pd.DataFrame:
     """Put the rows for one split of several :func:`evaluate_splits` tables side by side (one row per model)."""
     return pd.DataFrame({name: table.loc[split] for name, table in results.items()}).T.rename_axis("model")
+
+
+def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, normalize: str | None = "true", ax=None,
+                          title: str | None = None):
+    """Draw the confusion matrix as a seaborn heatmap with the emotion names; return the axes.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray
+        True labels; predicted labels or probabilities.
+    normalize : {"true", None}
+        Row-normalised fractions (default) or counts.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (a new figure if None).
+    title : str, optional
+        Axes title.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    cm = confusion_matrix(y_true, y_pred, normalize=normalize)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 5.5))
+    sns.heatmap(cm, annot=True, fmt=".2f" if normalize else "d", cmap="Blues", cbar=False, ax=ax,
+                vmin=0, vmax=1 if normalize else None, square=True)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history: pd.DataFrame, *, axes=None):
+    """Draw training curves (loss and accuracy, training and validation, per epoch); return the axes."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epoch = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            if prefix + metric in history:
+                ax.plot(epoch, history[prefix + metric], style, label=(prefix or "train_") + metric)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    return axes
+
+
+def worst_mistakes(y_true: np.ndarray, proba: np.ndarray, n: int = 16) -> pd.DataFrame:
+    """Return the ``n`` most confident wrong predictions: ``index``, ``true``, ``predicted``, ``confidence``."""
+    t = np.asarray(y_true)
+    pred = proba.argmax(axis=1)
+    wrong = np.flatnonzero(pred != t)
+    order = wrong[np.argsort(-proba[wrong, pred[wrong]])][:n]
+    return pd.DataFrame({"index": order, "true": [EMOTIONS[i] for i in t[order]],
+                         "predicted": [EMOTIONS[i] for i in pred[order]], "confidence": proba[order, pred[order]]})
+
+
+def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, tta: bool = True,
+                      history: pd.DataFrame | None = None, name: str = "model") -> dict:
+    """Evaluate a model on every split and write the report: ``metrics.json`` and PNG figures.
+
+    Writes, in ``out_dir``: ``metrics.json`` (accuracy table, per-class tables and confusion matrices of
+    every split), ``confusion_<split>.png`` (row-normalised) and ``curves.png`` when a history is given.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model.
+    data : FerData
+        Labelled faces with their splits.
+    out_dir : str or Path
+        The report folder (created).
+    splits : list of str, optional
+        The splits to report (default: all).
+    tta : bool
+        Also report flip test-time augmentation.
+    history : pandas.DataFrame, optional
+        The training log, drawn as curves.
+    name : str
+        Model name written in the report.
+
+    Returns
+    -------
+    dict
+        What ``metrics.json`` holds.
+    """
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict = {"model": name, "splits": {}}
+    table = {}
+    for split in splits or data.splits():
+        part = data.split(split)
+        part = part.subset(part.labels >= 0)
+        proba = predict_proba(model, part.images)
+        row = split_metrics(part.labels, proba)
+        if tta:
+            p2 = predict_proba(model, part.images, tta=True)
+            row.update(accuracy_tta=accuracy(part.labels, p2), macro_f1_tta=macro_f1(part.labels, p2))
+        table[split] = row
+        report["splits"][split] = {
+            **row,
+            "per_class": classification_table(part.labels, proba).round(4).to_dict(orient="index"),
+            "confusion": confusion_matrix(part.labels, proba).to_dict(orient="index"),
+        }
+        fig, ax = plt.subplots(figsize=(6.5, 5.5))
+        plot_confusion_matrix(part.labels, proba, ax=ax, title=f"{name}: {split} ({len(part)} faces, "
+                              f"accuracy {row['accuracy']:.3f})")
+        fig.tight_layout()
+        fig.savefig(out / f"confusion_{split}.png", dpi=110)
+        plt.close(fig)
+    if history is not None and len(history):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        plot_history(history, axes=axes)
+        fig.tight_layout()
+        fig.savefig(out / "curves.png", dpi=110)
+        plt.close(fig)
+    report["table"] = table
+    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

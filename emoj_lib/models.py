@@ -94,6 +94,25 @@ def list_architectures(count_params: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name")
 
 
+def head_layers(model) -> list:
+    """Return the classifier head of a model: its layers named ``head_*`` and the ``emotion`` output."""
+    return [layer for layer in model.layers if layer.name.startswith("head_") or layer.name == "emotion"]
+
+
+def feature_blocks(model) -> list[list]:
+    """Return the feature blocks of a model, bottom to top: lists of layers named ``block<i>_*``.
+
+    Layers before the first block (the input, rescaling and any ``stem_*`` layers) belong to no block and
+    stay frozen in fine-tuning; architectures registered here all follow this naming.
+    """
+    blocks: dict[int, list] = {}
+    for layer in model.layers:
+        head, _, rest = layer.name.partition("_")
+        if head.startswith("block") and head[5:].isdigit() and rest:
+            blocks.setdefault(int(head[5:]), []).append(layer)
+    return [blocks[k] for k in sorted(blocks)]
+
+
 def _inputs(input_size: int):
     import keras
 
@@ -113,18 +132,18 @@ def baseline(*, input_size: int = FACE_SIZE, n_classes: int = N_EMOTIONS, dense:
     from keras import layers
 
     inputs, x = _inputs(input_size)
-    x = layers.Conv2D(32, 3, activation="relu")(x)
-    x = layers.Conv2D(64, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Dropout(0.25)(x)
-    x = layers.Conv2D(128, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Conv2D(128, 3, activation="relu")(x)
-    x = layers.MaxPooling2D(2)(x)
-    x = layers.Dropout(0.25)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(dense, activation="relu")(x)
-    x = layers.Dropout(dropout)(x)
+    x = layers.Conv2D(32, 3, activation="relu", name="block1_conv1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="block1_conv2")(x)
+    x = layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = layers.Dropout(0.25, name="block1_dropout")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name="block2_conv1")(x)
+    x = layers.MaxPooling2D(2, name="block2_pool")(x)
+    x = layers.Conv2D(128, 3, activation="relu", name="block3_conv1")(x)
+    x = layers.MaxPooling2D(2, name="block3_pool")(x)
+    x = layers.Dropout(0.25, name="block3_dropout")(x)
+    x = layers.Flatten(name="head_flatten")(x)
+    x = layers.Dense(dense, activation="relu", name="head_dense")(x)
+    x = layers.Dropout(dropout, name="head_dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)
     return keras.Model(inputs, outputs, name="baseline")
 
@@ -143,24 +162,25 @@ def mini_xception(*, input_size: int = FACE_SIZE, n_classes: int = N_EMOTIONS, l
 
     reg = regularizers.l2(l2) if l2 else None
     inputs, x = _inputs(input_size)
-    for _ in range(2):
-        x = layers.Conv2D(8, 3, use_bias=False, kernel_regularizer=reg)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-    for f in filters:
-        residual = layers.Conv2D(f, 1, strides=2, padding="same", use_bias=False)(x)
-        residual = layers.BatchNormalization()(residual)
-        x = layers.SeparableConv2D(f, 3, padding="same", depthwise_regularizer=reg,
-                                   pointwise_regularizer=reg, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.SeparableConv2D(f, 3, padding="same", depthwise_regularizer=reg,
-                                   pointwise_regularizer=reg, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
-        x = layers.add([x, residual])
-    x = layers.Conv2D(n_classes, 3, padding="same")(x)
-    x = layers.GlobalAveragePooling2D()(x)
+    for i in (1, 2):
+        x = layers.Conv2D(8, 3, use_bias=False, kernel_regularizer=reg, name=f"stem_conv{i}")(x)
+        x = layers.BatchNormalization(name=f"stem_bn{i}")(x)
+        x = layers.Activation("relu", name=f"stem_relu{i}")(x)
+    for b, f in enumerate(filters, start=1):
+        name = f"block{b}"
+        residual = layers.Conv2D(f, 1, strides=2, padding="same", use_bias=False, name=f"{name}_shortcut")(x)
+        residual = layers.BatchNormalization(name=f"{name}_shortcut_bn")(residual)
+        x = layers.SeparableConv2D(f, 3, padding="same", depthwise_regularizer=reg, pointwise_regularizer=reg,
+                                   use_bias=False, name=f"{name}_sepconv1")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn1")(x)
+        x = layers.Activation("relu", name=f"{name}_relu1")(x)
+        x = layers.SeparableConv2D(f, 3, padding="same", depthwise_regularizer=reg, pointwise_regularizer=reg,
+                                   use_bias=False, name=f"{name}_sepconv2")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn2")(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+        x = layers.add([x, residual], name=f"{name}_add")
+    x = layers.Conv2D(n_classes, 3, padding="same", name="head_conv")(x)
+    x = layers.GlobalAveragePooling2D(name="head_gap")(x)
     outputs = layers.Activation("softmax", name="emotion")(x)
     return keras.Model(inputs, outputs, name="mini_xception")
 
@@ -172,11 +192,11 @@ def mini_xception(*, input_size: int = FACE_SIZE, n_classes: int = N_EMOTIONS, l
 )
 def emojnet(*, input_size: int = FACE_SIZE, n_classes: int = N_EMOTIONS, width: int = 32, depth: int = 4,
             convs_per_block: int = 2, dropout: float = 0.4, block_dropout: float = 0.1, dense: int = 256,
-            max_width: int = 256):
+            max_width: int = 256, bn_momentum: float = 0.99):
     """emojnet: ``depth`` VGG blocks of ``convs_per_block`` conv-BN-ReLU, widths ``width * 2**i``.
 
-    The blocks are named ``block1``... so that transfer learning can freeze and unfreeze them by name;
-    the head is ``head_dense`` and ``emotion``.
+    The blocks are named ``block1``... and the head ``head_*`` and ``emotion``, like every architecture here
+    (see :func:`feature_blocks`), so that transfer learning can freeze and unfreeze them by name.
     """
     import keras
     from keras import layers
@@ -188,15 +208,15 @@ def emojnet(*, input_size: int = FACE_SIZE, n_classes: int = N_EMOTIONS, width: 
         f = min(width * 2**b, max_width)
         for c in range(convs_per_block):
             x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"block{b + 1}_conv{c + 1}")(x)
-            x = layers.BatchNormalization(name=f"block{b + 1}_bn{c + 1}")(x)
+            x = layers.BatchNormalization(momentum=bn_momentum, name=f"block{b + 1}_bn{c + 1}")(x)
             x = layers.Activation("relu", name=f"block{b + 1}_relu{c + 1}")(x)
         if x.shape[1] >= 2:
             x = layers.MaxPooling2D(2, name=f"block{b + 1}_pool")(x)
         if block_dropout:
             x = layers.Dropout(block_dropout, name=f"block{b + 1}_dropout")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.GlobalAveragePooling2D(name="head_gap")(x)
     x = layers.Dense(dense, use_bias=False, name="head_dense")(x)
-    x = layers.BatchNormalization(name="head_bn")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="head_bn")(x)
     x = layers.Activation("relu", name="head_relu")(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="emotion")(x)

@@ -256,7 +256,7 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
     if len(done) and not (run_dir / "backup").exists():
         log.info("%s: the run had already finished (%d epochs)", run_dir, len(done))
     else:
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
+        model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, shuffle=False,
                   verbose=1 if verbose == 1 else 0)
     if (run_dir / "best.weights.h5").exists():
         model.load_weights(run_dir / "best.weights.h5")

@@ -50,3 +50,40 @@ def shared_fer():
     from emoj_lib.data import read_fer_csv
 
     return read_fer_csv(shared_path(config.fer2013_path()))
+
+
+def learnable_faces(rng, n, usage, transpose=False):
+    """Faces whose emotion is drawn as a bright band at a class-specific height: easy to learn.
+
+    ``transpose=True`` draws the band vertically: a "kind of face" a model trained on the first kind
+    has never seen.
+    """
+    labels = np.arange(n) % 7
+    images = rng.integers(0, 90, (n, 48, 48)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        images[i, 6 * k:6 * k + 6, :] = 230
+    if transpose:
+        images = images.transpose(0, 2, 1).copy()
+    return FerData(images, labels, usage, source="learnable" + ("-T" if transpose else ""))
+
+
+@pytest.fixture
+def learnable(rng):
+    """350 learnable faces: 210 Training, 70 PublicTest, 70 PrivateTest."""
+    return FerData.concat([learnable_faces(rng, 210, "Training"), learnable_faces(rng, 70, "PublicTest"),
+                           learnable_faces(rng, 70, "PrivateTest")])
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A small emojnet trained 3 epochs on learnable faces, saved with its card (path)."""
+    from emoj_lib.data.pipeline import Augmentation
+    from emoj_lib.training import TrainConfig, train_stage1
+
+    rng = np.random.default_rng(99)
+    data = FerData.concat([learnable_faces(rng, 280, "Training"), learnable_faces(rng, 70, "PublicTest"),
+                           learnable_faces(rng, 70, "PrivateTest")])
+    config = TrainConfig(hyperparameters={"width": 8, "depth": 2, "dense": 32, "bn_momentum": 0.8},
+                         epochs=3, batch_size=32,
+                         learning_rate=3e-3, augmentation=Augmentation.none(), patience=None, seed=1)
+    return train_stage1(config, fer=data, run_dir=tmp_path_factory.mktemp("tiny"), verbose=0).model_path

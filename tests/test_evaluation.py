@@ -60,3 +60,31 @@ def test_split_metrics_top2_and_compare():
     b = pd.DataFrame({"accuracy": [0.6]}, index=["PrivateTest"])
     table = compare_models({"a": a, "b": b}, "PrivateTest")
     assert table.loc["b", "accuracy"] == 0.6
+
+
+def test_plots_and_report(tmp_path, tiny_model, learnable):
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from emoj_lib.cards import load_model
+    from emoj_lib.evaluation import evaluation_report, plot_confusion_matrix, plot_history, worst_mistakes
+
+    ax = plot_confusion_matrix(Y_TRUE, Y_PRED)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(EMOTIONS)
+    plt.close("all")
+    history = pd.DataFrame({"epoch": [0, 1], "loss": [2.0, 1.5], "val_loss": [2.1, 1.7],
+                            "accuracy": [0.3, 0.5], "val_accuracy": [0.3, 0.4]})
+    axes = plot_history(history)
+    assert len(axes[0].lines) == 2
+    plt.close("all")
+    proba = np.eye(7)[Y_PRED] * 0.5 + 0.5 / 7
+    worst = worst_mistakes(Y_TRUE, proba, n=2)
+    assert len(worst) == 2 and (worst.true != worst.predicted).all()
+    model, _ = load_model(tiny_model)
+    report = evaluation_report(model, learnable, tmp_path / "rep", history=history, name="tiny")
+    saved = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert saved["table"]["PrivateTest"]["n"] == 70 == report["splits"]["PrivateTest"]["n"]
+    assert sum(sum(row.values()) for row in saved["splits"]["PrivateTest"]["confusion"].values()) == 70
+    for f in ("confusion_Training.png", "confusion_PrivateTest.png", "curves.png"):
+        assert (tmp_path / "rep" / f).stat().st_size > 1000

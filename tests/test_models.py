@@ -32,7 +32,7 @@ def test_hyperparameters_are_honoured_or_rejected():
     small = build_model("emojnet", width=8, depth=2, dense=16)
     assert small.count_params() < build_model("emojnet").count_params()
     assert small.get_layer("block2_conv1").filters == 16
-    with pytest.raises(TypeError, match="no hyperparameter.*widht"):
+    with pytest.raises(TypeError, match=r"no hyperparameter.*widht"):
         build_model("emojnet", widht=8)
     with pytest.raises(KeyError, match="unknown architecture 'vgg99'"):
         build_model("vgg99")

@@ -5,27 +5,9 @@ import numpy as np
 import pytest
 
 from emoj_lib.cards import ModelCardError, load_model, read_card, write_card
-from emoj_lib.data import FerData
 from emoj_lib.data.pipeline import Augmentation, make_dataset
 from emoj_lib.models import build_model
 from emoj_lib.training import TrainConfig, cosine_schedule, fit_model, read_log, train_stage1
-
-
-def learnable_faces(rng, n, usage):
-    """Faces whose emotion is drawn as a bright band at a class-specific height: easy to learn."""
-    labels = np.arange(n) % 7
-    images = rng.integers(0, 90, (n, 48, 48)).astype(np.uint8)
-    for i, k in enumerate(labels):
-        images[i, 6 * k:6 * k + 6, :] = 230
-    return FerData(images, labels, usage)
-
-
-@pytest.fixture
-def learnable(rng):
-    parts = [learnable_faces(rng, 210, "Training"), learnable_faces(rng, 70, "PublicTest"),
-             learnable_faces(rng, 70, "PrivateTest")]
-    return FerData.concat(parts)
-
 
 SMALL = {"width": 8, "depth": 2, "dense": 32}
 
@@ -44,7 +26,7 @@ def test_stage1_end_to_end(tmp_path, learnable):
     assert card["data"]["train_faces"] == 210 and card["data"]["selection_split"] == "PublicTest"
     assert card["training"]["epochs_run"] == 2 and card["hyperparameters"]["width"] == 8
     assert card["metrics"]["PrivateTest"]["n"] == 70
-    model, card2 = load_model(result.model_path)
+    model, _card2 = load_model(result.model_path)
     x = learnable.images[:16, :, :, None].astype("float32")
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(result.model(x)), atol=1e-5)
     # the same folder with another configuration is refused

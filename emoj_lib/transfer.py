@@ -1,0 +1,279 @@
+"""Stage 2 (transfer learning) and the fine-tuning shared with stage 3 (personalisation).
+
+Start from a trained model, train its classifier head on new labelled faces with the feature blocks
+frozen, then unfreeze the top blocks at a lower learning rate. Accuracy on a held-out part of the new
+data, and optionally on FER2013 PrivateTest (how much the model forgot), is measured before and after.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emoj_lib import config as cfg
+from emoj_lib.cards import load_model, make_card, write_card
+from emoj_lib.data.fer import FerData
+from emoj_lib.data.pipeline import Augmentation, make_dataset
+from emoj_lib.evaluation import predict_proba, split_metrics
+from emoj_lib.models import feature_blocks, head_layers
+
+
+@dataclass
+class TransferConfig:
+    """How to adapt a trained model to new labelled faces.
+
+    Attributes
+    ----------
+    new_head : bool
+        Re-initialise the classifier head's weights (else continue from the trained head).
+    head_epochs, head_learning_rate
+        Phase 1: only the head trains.
+    fine_tune_epochs, fine_tune_learning_rate, unfreeze_blocks
+        Phase 2: the top ``unfreeze_blocks`` feature blocks and the head train at a lower rate.
+    batch_size, augmentation, label_smoothing, weight_decay
+        As in stage 1.
+    holdout
+        Fraction of the new faces held out to report accuracy (stratified), when the data has no
+        ``PrivateTest``/``PublicTest`` split of its own.
+    validation
+        Fraction of the remaining faces used to pick the best epoch (0: keep the last epoch).
+    replay
+        Number of FER2013 Training faces mixed into the training faces (so that general skill is not
+        forgotten; used by stage 3).
+    seed
+        Seeds the splits, the replay sample, shuffling and augmentation.
+    """
+
+    new_head: bool = False
+    head_epochs: int = 5
+    head_learning_rate: float = 1e-3
+    fine_tune_epochs: int = 5
+    fine_tune_learning_rate: float = 1e-4
+    unfreeze_blocks: int = 2
+    batch_size: int = 32
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    label_smoothing: float = 0.0
+    weight_decay: float = 1e-4
+    holdout: float = 0.2
+    validation: float = 0.15
+    replay: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.augmentation, dict):
+            self.augmentation = Augmentation(**self.augmentation)
+        if not 0 < self.holdout < 1 or not 0 <= self.validation < 1:
+            raise ValueError("holdout must be in (0, 1) and validation in [0, 1)")
+        if self.head_epochs < 0 or self.fine_tune_epochs < 0 or self.head_epochs + self.fine_tune_epochs == 0:
+            raise ValueError("head_epochs and fine_tune_epochs must be >= 0, and not both 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as a JSON-ready dict."""
+        d = asdict(self)
+        d["augmentation"] = self.augmentation.to_dict()
+        return d
+
+
+@dataclass
+class TransferResult:
+    """What a transfer run produced: the model, before/after figures, logs and files."""
+
+    model: Any
+    before: dict[str, dict[str, float]]
+    after: dict[str, dict[str, float]]
+    history: pd.DataFrame
+    model_path: Path
+    card: dict[str, Any]
+
+    def comparison(self) -> pd.DataFrame:
+        """Return accuracy and macro F1 before and after, per evaluation set."""
+        rows = []
+        for name in self.before:
+            for when, figures in (("before", self.before[name]), ("after", self.after[name])):
+                rows.append({"data": name, "when": when, **figures})
+        return pd.DataFrame(rows).set_index(["data", "when"])
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (rest, part) index arrays with ``fraction`` of the faces in ``part``, stratified when possible."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(labels))
+    counts = np.bincount(labels, minlength=1)
+    strat = labels if counts[counts > 0].min() >= 2 and round(fraction * len(labels)) >= (counts > 0).sum() \
+        else None
+    rest, part = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
+    return np.sort(rest), np.sort(part)
+
+
+def holdout_split(data: FerData, fraction: float, seed: int) -> tuple[FerData, FerData]:
+    """Split new data into training and held-out faces: its own test split if it has one, else at random."""
+    for test in ("PrivateTest", "PublicTest"):
+        if (data.usage == test).any() and (data.usage != test).any():
+            return data.subset(data.usage != test), data.subset(data.usage == test)
+    rest, part = stratified_split(data.labels, fraction, seed)
+    return data.subset(rest), data.subset(part)
+
+
+def _clone(model):
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _set_trainable(model, unfreeze_blocks: int) -> list[str]:
+    """Freeze everything but the head and the top ``unfreeze_blocks`` blocks; return the trainable names.
+
+    Batch normalisation inside the feature blocks stays frozen (in inference mode, keeping the statistics
+    learnt on the large data set), as the Keras transfer-learning guide advises for small new data sets.
+    """
+    import keras
+
+    for layer in model.layers:
+        layer.trainable = False
+    trainable = head_layers(model)
+    blocks = feature_blocks(model)
+    if unfreeze_blocks > 0:
+        for block in blocks[-unfreeze_blocks:]:
+            trainable += [layer for layer in block if not isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in trainable:
+        layer.trainable = True
+    return [layer.name for layer in trainable if layer.weights]
+
+
+def _reinit_head(model, seed: int) -> None:
+    import keras
+
+    for i, layer in enumerate(head_layers(model)):
+        for attr in ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"):
+            var = getattr(layer, attr, None)
+            init = getattr(layer, f"{attr}_initializer", None)
+            if attr == "moving_variance":
+                init = keras.initializers.Ones()
+            if var is not None and init is not None:
+                if hasattr(init, "seed"):
+                    init = init.__class__.from_config({**init.get_config(), "seed": seed + i})
+                var.assign(init(var.shape, dtype=var.dtype))
+
+
+def fine_tune(
+    model_path: str | Path,
+    data: FerData,
+    config: TransferConfig | None = None,
+    *,
+    run_dir: str | Path | None = None,
+    reference: FerData | None = None,
+    replay_data: FerData | None = None,
+    stage: int = 2,
+    name: str | None = None,
+    verbose: int = 2,
+) -> TransferResult:
+    """Adapt a trained model to new labelled faces (stage 2; stage 3 calls it with replay).
+
+    Parameters
+    ----------
+    model_path : str or Path
+        The starting model (``.keras`` with its card).
+    data : FerData
+        The new labelled faces (e.g. from :func:`~emoj_lib.data.folders.read_image_folder`).
+    config : TransferConfig, optional
+        Phases, learning rates, splits and replay.
+    run_dir : str or Path, optional
+        Run folder (default ``runs/stage<stage>-<name>``); the model is saved there as ``model.keras``.
+    reference : FerData, optional
+        A fixed evaluation set measured before and after (e.g. FER2013 PrivateTest: how much was forgotten).
+    replay_data : FerData, optional
+        Labelled faces to sample ``config.replay`` replay faces from (e.g. FER2013 Training).
+    stage : int
+        Recorded in the card (2: transfer, 3: personalisation).
+    name : str, optional
+        Name recorded in the card (default: the run folder's name).
+    verbose : int
+        0 silent, 1 progress bars, 2 one line per epoch.
+
+    Returns
+    -------
+    TransferResult
+        The adapted model, before/after figures on the held-out faces (and ``reference``), the epoch
+        log of both phases, the saved model and its card.
+    """
+    import keras
+
+    from emoj_lib.training import data_fingerprint, fit_model
+
+    config = config or TransferConfig()
+    t0 = time.perf_counter()
+    data = data.subset(data.labels >= 0)
+    base, base_card = load_model(model_path)
+    run_dir = Path(run_dir or cfg.RUNS_DIR / f"stage{stage}-{Path(model_path).stem}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    train, held = holdout_split(data, config.holdout, config.seed)
+    if config.validation and len(train) >= 20:
+        rest, val_idx = stratified_split(train.labels, config.validation, config.seed + 1)
+        train, val = train.subset(rest), train.subset(val_idx)
+    else:
+        val = None
+    fit_faces, fit_labels = train.images, train.labels
+    n_replay = 0
+    if config.replay and replay_data is not None:
+        rng = np.random.default_rng(config.seed)
+        pick = rng.choice(len(replay_data), size=min(config.replay, len(replay_data)), replace=False)
+        fit_faces = np.concatenate([fit_faces, replay_data.images[pick]])
+        fit_labels = np.concatenate([fit_labels, replay_data.labels[pick]])
+        n_replay = len(pick)
+
+    sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
+
+    def measure(m) -> dict[str, dict[str, float]]:
+        return {k: split_metrics(v.labels, predict_proba(m, v.images)) for k, v in sets.items()}
+
+    before = measure(base)
+    keras.utils.set_random_seed(config.seed)
+    model = _clone(base)
+    if config.new_head:
+        _reinit_head(model, config.seed)
+    ds = make_dataset(fit_faces, fit_labels, batch_size=config.batch_size, shuffle=True,
+                      augment=config.augmentation, seed=config.seed)
+    vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
+    monitor = "val_accuracy" if vds is not None else "accuracy"
+    logs = []
+    phases = [("head", config.head_epochs, config.head_learning_rate, 0),
+              ("fine_tune", config.fine_tune_epochs, config.fine_tune_learning_rate, config.unfreeze_blocks)]
+    trainable = {}
+    for phase, epochs, lr, blocks in phases:
+        if epochs == 0:
+            continue
+        trainable[phase] = _set_trainable(model, blocks)
+        log_df = fit_model(model, ds, vds, run_dir=run_dir / phase, epochs=epochs, learning_rate=lr,
+                           weight_decay=config.weight_decay, label_smoothing=config.label_smoothing,
+                           monitor=monitor, verbose=verbose)
+        logs.append(log_df.assign(phase=phase))
+    for layer in model.layers:
+        layer.trainable = True
+    after = measure(model)
+    history = pd.concat(logs, ignore_index=True)
+    name = name or run_dir.name
+    card = make_card(
+        name=name, stage=stage,
+        architecture=base_card.get("architecture"), hyperparameters=base_card.get("hyperparameters"),
+        parameters=int(model.count_params()),
+        base_model={"path": str(model_path), "name": base_card.get("name"), "date": base_card.get("date")},
+        data={"source": data.source, "faces": len(data), "sha256": data_fingerprint(data),
+              "train_faces": len(train), "validation_faces": 0 if val is None else len(val),
+              "holdout_faces": len(held), "replay_faces": n_replay,
+              "reference": None if reference is None else {"source": reference.source, "faces": len(reference)}},
+        training={**config.to_dict(), "trainable_layers": trainable, "epochs_run": len(history),
+                  "wall_seconds": round(time.perf_counter() - t0, 1)},
+        metrics={"before": before, "after": after},
+    )
+    model_path_out = run_dir / "model.keras"
+    model.save(model_path_out)
+    write_card(model_path_out, card)
+    return TransferResult(model, before, after, history, model_path_out, card)

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+from conftest import learnable_faces
+
+from emoj_lib.cards import load_model, read_card
+from emoj_lib.data import FerData
+from emoj_lib.data.pipeline import Augmentation
+from emoj_lib.models import build_model, feature_blocks, head_layers
+from emoj_lib.transfer import TransferConfig, _set_trainable, fine_tune, holdout_split
+
+
+def test_freezing_by_block_names():
+    model = build_model("emojnet", width=8, depth=3, dense=16)
+    names = _set_trainable(model, 0)
+    assert names == ["head_dense", "head_bn", "emotion"]
+    names = _set_trainable(model, 1)
+    assert "block3_conv1" in names and "block2_conv1" not in names and "block3_bn1" not in names
+    assert [layer.name for layer in head_layers(model)][-1] == "emotion"
+    for arch in ("baseline", "mini_xception"):
+        assert len(feature_blocks(build_model(arch))) >= 3
+
+
+def test_holdout_uses_own_test_split_or_stratifies(rng):
+    data = learnable_faces(rng, 70, "Training")
+    train, held = holdout_split(data, 0.2, seed=0)
+    assert len(held) == 14 and sorted(np.bincount(held.labels)) == [2] * 7
+    both = FerData.concat([data, learnable_faces(rng, 14, "PrivateTest")])
+    train, held = holdout_split(both, 0.2, seed=0)
+    assert set(held.usage) == {"PrivateTest"} and len(train) == 70
+
+
+def test_stage2_transfer_improves_on_new_kind_of_faces(tmp_path, tiny_model, rng):
+    new = learnable_faces(rng, 280, "Training", transpose=True)  # vertical bands: never seen
+    reference = learnable_faces(rng, 70, "PrivateTest")
+    config = TransferConfig(head_epochs=2, fine_tune_epochs=3, head_learning_rate=3e-3,
+                            fine_tune_learning_rate=1e-3, unfreeze_blocks=2, augmentation=Augmentation.none(),
+                            new_head=False, seed=2)
+    result = fine_tune(tiny_model, new, config, run_dir=tmp_path / "t", reference=reference, verbose=0)
+    table = result.comparison()
+    assert table.loc[("holdout", "after"), "accuracy"] > table.loc[("holdout", "before"), "accuracy"]
+    assert table.loc[("holdout", "after"), "n"] == 56
+    assert set(result.history.phase) == {"head", "fine_tune"}
+    card = read_card(result.model_path)
+    assert card["stage"] == 2 and card["metrics"]["before"]["reference"]["n"] == 70
+    assert card["training"]["trainable_layers"]["head"] == ["head_dense", "head_bn", "emotion"]
+    model, _ = load_model(result.model_path)
+    assert all(layer.trainable for layer in model.layers if layer.weights)
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="holdout"):
+        TransferConfig(holdout=0)
+    with pytest.raises(ValueError, match="not both 0"):
+        TransferConfig(head_epochs=0, fine_tune_epochs=0)
