@@ -61,6 +61,81 @@ def cmd_train_stage1(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_stage2(args: argparse.Namespace) -> int:
+    """Transfer a model to a labelled image folder or FER-format CSV; report before and after."""
+    from emoj_lib.data import read_fer_csv
+    from emoj_lib.data.folders import read_image_folder
+    from emoj_lib.data.pipeline import Augmentation
+    from emoj_lib.transfer import TransferConfig, fine_tune
+
+    if args.data.is_dir():
+        data, report = read_image_folder(args.data, progress=True)
+        left = report[report.status != "kept"]
+        if len(left):
+            print(f"left out {len(left)} file(s): {left.status.value_counts().to_dict()}")
+    else:
+        data = read_fer_csv(args.data)
+    reference = None
+    if not args.no_reference:
+        reference = read_fer_csv(args.fer or cfg.fer2013_path(), usage=["PrivateTest"])
+    config = TransferConfig(
+        new_head=args.new_head, head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs,
+        head_learning_rate=args.head_learning_rate, fine_tune_learning_rate=args.fine_tune_learning_rate,
+        unfreeze_blocks=args.unfreeze_blocks, holdout=args.holdout, seed=args.seed,
+        augmentation=Augmentation() if args.augment else Augmentation.none(),
+    )
+    result = fine_tune(args.model, data, config, run_dir=args.run_dir, reference=reference, stage=2)
+    print(result.comparison().round(4).to_string())
+    print(f"model: {result.model_path}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a model on a FER-format CSV and write the report (metrics.json and figures)."""
+    from emoj_lib.cards import load_model
+    from emoj_lib.data import read_fer_csv
+    from emoj_lib.evaluation import evaluation_report
+
+    model, card = load_model(args.model)
+    data = read_fer_csv(args.fer or cfg.fer2013_path(), usage=args.split or None)
+    out = args.out or cfg.REPORTS_DIR / f"eval-{args.model.stem}"
+    report = evaluation_report(model, data, out, tta=not args.no_tta, name=card.get("name", args.model.stem))
+    import pandas as pd
+
+    print(pd.DataFrame(report["table"]).T.round(4).to_string())
+    print(f"report: {out}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print the emotions of the faces in photos, as a table or JSON."""
+    from emoj_lib.errors import ImageReadError
+    from emoj_lib.recognizer import Recognizer
+
+    rec = Recognizer(args.model)
+    results, status = [], 0
+    for photo in args.photos:
+        try:
+            readings = rec.analyze(photo, policy=args.policy)
+            results.append({"photo": str(photo), "faces": [r.as_dict() for r in readings]})
+        except (ImageReadError, EmojError) as exc:
+            results.append({"photo": str(photo), "error": str(exc)})
+            status = 1
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for item in results:
+            if "error" in item:
+                print(f"{item['photo']}: error: {item['error']}")
+            elif not item["faces"]:
+                print(f"{item['photo']}: no face found")
+            for i, face in enumerate(item.get("faces", [])):
+                probs = " ".join(f"{e}={p:.2f}" for e, p in face["probabilities"].items())
+                print(f"{item['photo']} face {i + 1} {tuple(face['box'])}: {face['emotion']} "
+                      f"({face['confidence']:.2f})  {probs}")
+    return status
+
+
 def cmd_data_report(args: argparse.Namespace) -> int:
     """Print the splits, class balance and defects of a FER-format CSV."""
     import pandas as pd
@@ -168,6 +243,38 @@ def build_parser() -> argparse.ArgumentParser:
     s1.add_argument("--run-dir", type=Path, default=None, help="run folder (resumes if it exists)")
     s1.add_argument("--export", type=Path, default=None, help="copy the model and card to this path")
     s1.set_defaults(func=cmd_train_stage1)
+
+    s2 = tsub.add_parser("stage2", help="transfer a model to your labelled faces (folder or FER-format CSV)")
+    s2.add_argument("data", type=Path, help="image folder root/<emotion>/* (photos are cropped) or a CSV")
+    s2.add_argument("--model", type=Path, default=cfg.MODELS_DIR / "emoj_fer2013.keras", help="starting model")
+    s2.add_argument("--new-head", action="store_true", help="re-initialise the classifier head")
+    s2.add_argument("--head-epochs", type=int, default=5)
+    s2.add_argument("--fine-tune-epochs", type=int, default=5)
+    s2.add_argument("--head-learning-rate", type=float, default=1e-3)
+    s2.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
+    s2.add_argument("--unfreeze-blocks", type=int, default=2)
+    s2.add_argument("--holdout", type=float, default=0.2, help="fraction held out to report accuracy")
+    s2.add_argument("--augment", action="store_true", help="augment the new faces")
+    s2.add_argument("--seed", type=int, default=0)
+    s2.add_argument("--fer", type=Path, default=None, help="FER2013 for the before/after PrivateTest figures")
+    s2.add_argument("--no-reference", action="store_true", help="skip the FER2013 PrivateTest figures")
+    s2.add_argument("--run-dir", type=Path, default=None)
+    s2.set_defaults(func=cmd_train_stage2)
+
+    ev = sub.add_parser("evaluate", help="evaluate a model: accuracy table, per-class report, confusion matrices")
+    ev.add_argument("model", type=Path)
+    ev.add_argument("--fer", type=Path, default=None, help="FER-format CSV (default: the shared FER2013)")
+    ev.add_argument("--split", nargs="*", default=None, help="splits to report (default: all)")
+    ev.add_argument("--no-tta", action="store_true", help="skip flip test-time augmentation")
+    ev.add_argument("--out", type=Path, default=None, help="report folder (default reports/eval-<model>)")
+    ev.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="emotions of the faces in photos")
+    pr.add_argument("photos", nargs="+", type=Path)
+    pr.add_argument("--model", type=Path, default=None, help="model (default: the shipped model)")
+    pr.add_argument("--policy", choices=["all", "largest", "single"], default="all")
+    pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.set_defaults(func=cmd_predict)
 
     data = sub.add_parser("data", help="inspect and convert data sets")
     dsub = data.add_subparsers(dest="action", required=True)

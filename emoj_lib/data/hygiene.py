@@ -46,7 +46,8 @@ class HygieneReport:
 
 def image_hashes(images: np.ndarray) -> np.ndarray:
     """Return a content hash (hex string) per image; identical pixels give identical hashes."""
-    flat = np.ascontiguousarray(np.asarray(images, np.uint8).reshape(len(images), -1))
+    images = np.asarray(images, np.uint8)
+    flat = np.ascontiguousarray(images.reshape(len(images), int(np.prod(images.shape[1:]))))
     return np.array([hashlib.blake2b(r.tobytes(), digest_size=16).hexdigest() for r in flat], dtype=object)
 
 
@@ -81,7 +82,7 @@ def hygiene_report(data: FerData, *, std_threshold: float = 3.0) -> HygieneRepor
     )
     cross = per_group[per_group.has_train & per_group.has_other].index
     leaking = dup[dup.group.isin(cross) & (dup.usage == TRAINING)]
-    flat = data.images.reshape(len(data), -1)
+    flat = data.images.reshape(len(data), data.images.shape[1] * data.images.shape[2])
     lo, hi = flat.min(axis=1), flat.max(axis=1)
     blank = np.flatnonzero(lo == hi)
     std = flat.std(axis=1)

@@ -1,0 +1,69 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from emoj_lib.cli import main
+from emoj_lib.data import read_fer_csv, write_fer_csv
+
+EMOJ = str(Path(sys.executable).with_name("emoj"))
+
+
+@pytest.fixture
+def fer_csv(tmp_path, learnable):
+    return write_fer_csv(tmp_path / "faces.csv", learnable.images, learnable.labels, learnable.usage)
+
+
+def test_data_report(fer_csv, capsys):
+    assert main(["data", "report", "--fer", str(fer_csv)]) == 0
+    out = capsys.readouterr().out
+    assert "350 faces" in out and "duplicate_groups" in out and "PrivateTest" in out
+
+
+def test_bad_data_exits_1_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("emotion,pixels,Usage\n3,1 2 3,Training\n")
+    assert main(["data", "report", "--fer", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.csv, line 2" in err and "3 values" in err
+    assert main(["data", "report", "--fer", str(bad), "--skip-bad-rows"]) == 0
+
+
+def test_folder_round_trip(tmp_path, fer_csv):
+    assert main(["data", "to-folder", str(fer_csv), str(tmp_path / "folder")]) == 0
+    assert main(["data", "from-folder", str(tmp_path / "folder"), str(tmp_path / "back.csv"), "--quiet"]) == 0
+    a, b = read_fer_csv(fer_csv), read_fer_csv(tmp_path / "back.csv")
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_crop_folder_reports_photos_left_out(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(photos / "wall.jpg")
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    assert main(["data", "crop", str(photos), str(tmp_path / "out.csv"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "0 face(s) from 2 photo(s)" in out and "no face" in out and "unreadable" in out
+
+
+def test_evaluate_and_predict(tmp_path, tiny_model, fer_csv, capsys):
+    assert main(["evaluate", str(tiny_model), "--fer", str(fer_csv), "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "metrics.json").is_file()
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(tmp_path / "wall.png")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "wall.png"), "--model", str(tiny_model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"photo": str(tmp_path / "wall.png"), "faces": []}]
+    assert main(["predict", str(tmp_path / "missing.png"), "--model", str(tiny_model)]) == 1
+
+
+def test_real_entry_point_help_and_bad_arguments():
+    done = subprocess.run([EMOJ, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "demo" in done.stdout
+    done = subprocess.run([EMOJ, "train", "stage1", "--epochs", "many"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "invalid int value" in done.stderr
