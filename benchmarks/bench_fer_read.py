@@ -1,6 +1,7 @@
 """Benchmark: parse the full FER2013 CSV with emoj_lib vs the naive per-row ``np.array(s.split())``.
 
-Also a faster naive variant (``dtype=np.uint8`` in the loop). Prints wall time and peak memory (max RSS of a fresh child process) of each, and the speed-up.
+Also a faster naive variant (``dtype=np.uint8`` in the loop).
+Prints wall time and peak memory (max RSS of a fresh child process) of each, and the speed-up.
 Usage: ``.venv/bin/python benchmarks/bench_fer_read.py [--fer PATH] [--repeat 3]``
 """
 

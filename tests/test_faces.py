@@ -1,0 +1,425 @@
+"""Tests of emoj_lib.faces: image loading, detection, cropping, policies and folder cropping."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from emoj_lib.config import photos_dir
+from emoj_lib.errors import DataFormatError, ImageReadError, MultipleFacesError, NoFaceError
+from emoj_lib.faces import (
+    POLICIES,
+    Box,
+    crop_face,
+    crop_folder,
+    crop_square,
+    detect_faces,
+    find_faces,
+    image_files,
+    load_image,
+)
+from emoj_lib.faces.detection import _cascade
+from emoj_lib.faces.folder import report_path
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def gradient_rgb(h: int = 30, w: int = 40) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // (w - 1), y * 255 // (h - 1), (x + y) % 256], axis=-1).astype(np.uint8)
+
+
+def fer_writer_available() -> bool:
+    try:
+        from emoj_lib.data import write_fer_csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_writer = pytest.mark.skipif(not fer_writer_available(),
+                                  reason="emoj_lib.data.write_fer_csv is not available yet")
+
+
+# ------------------------------------------------------------------------------------------- load_image
+
+
+def test_load_png_exact_and_jpeg_close(tmp_path: Path) -> None:
+    rgb = gradient_rgb()
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    Image.fromarray(rgb).save(tmp_path / "a.jpg", quality=95)
+    png = load_image(tmp_path / "a.png")
+    assert png.dtype == np.uint8 and png.shape == (30, 40, 3)
+    np.testing.assert_array_equal(png, rgb)
+    jpg = load_image(str(tmp_path / "a.jpg"))
+    assert jpg.shape == (30, 40, 3) and np.abs(jpg.astype(int) - rgb).mean() < 6
+
+
+def test_load_rgba_is_composited_on_white(tmp_path: Path) -> None:
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[0, :, 3] = 0  # transparent row -> white
+    rgba[1, :, 3] = 255  # opaque row -> its colour
+    rgba[2, :, 3] = 128
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
+    out = load_image(tmp_path / "t.png")
+    assert out.shape == (4, 4, 3)
+    np.testing.assert_array_equal(out[0], 255)
+    np.testing.assert_array_equal(out[1, 0], [200, 0, 0])
+    assert 120 <= out[2, 0, 1] <= 135 and 220 <= out[2, 0, 0] <= 235
+    np.testing.assert_array_equal(load_image(rgba), out)  # the same rule for arrays
+
+
+def test_load_grayscale_gives_three_equal_channels(tmp_path: Path) -> None:
+    gray = gradient_rgb()[..., 0]
+    Image.fromarray(gray, "L").save(tmp_path / "g.png")
+    out = load_image(tmp_path / "g.png")
+    assert out.shape == (30, 40, 3)
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], gray)
+
+
+def test_load_16_bit_png_is_scaled_not_clipped(tmp_path: Path) -> None:
+    values = np.array([[0, 257, 32768, 65535]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    out = load_image(tmp_path / "deep.png")
+    np.testing.assert_array_equal(out[0, :, 0], [0, 1, 128, 255])
+    np.testing.assert_array_equal(load_image(values)[0, :, 1], [0, 1, 128, 255])
+
+
+def test_load_palette_images(tmp_path: Path) -> None:
+    im = Image.fromarray(gradient_rgb()).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    im.save(tmp_path / "p.png")
+    out = load_image(tmp_path / "p.png")
+    np.testing.assert_array_equal(out, np.asarray(im.convert("RGB")))
+    transparent = Image.new("P", (3, 3), 0)
+    transparent.putpalette([10, 20, 30] * 256)
+    transparent.save(tmp_path / "pt.png", transparency=0)
+    np.testing.assert_array_equal(load_image(tmp_path / "pt.png"), 255)
+
+
+def test_load_exif_rotated_jpeg(tmp_path: Path) -> None:
+    stored = np.full((20, 40, 3), 255, np.uint8)  # 40 wide, 20 high as stored
+    stored[:6, :6] = (255, 0, 0)  # red mark at the stored top-left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation 6: rotate 90 degrees clockwise to display
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    out = load_image(tmp_path / "phone.jpg")
+    assert out.shape == (40, 20, 3)  # transposed
+    assert out[2, -3, 0] > 200 and out[2, -3, 1] < 60  # the mark is now at the top-right
+    assert out[-3, 2].min() > 200
+
+
+def test_load_bytes_pil_file_object_and_arrays(tmp_path: Path) -> None:
+    rgb = gradient_rgb()
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    np.testing.assert_array_equal(load_image(buf.getvalue()), rgb)
+    np.testing.assert_array_equal(load_image(io.BytesIO(buf.getvalue())), rgb)
+    np.testing.assert_array_equal(load_image(Image.fromarray(rgb)), rgb)
+    np.testing.assert_array_equal(load_image(Image.fromarray(rgb).convert("CMYK")).shape, rgb.shape)
+    np.testing.assert_array_equal(load_image(rgb[..., :1])[..., 2], rgb[..., 0])
+    np.testing.assert_array_equal(load_image(rgb / 255.0), rgb)
+    np.testing.assert_array_equal(load_image(rgb.astype(np.float32)), rgb)
+    np.testing.assert_array_equal(load_image(rgb.astype(np.int64)), rgb)
+    assert load_image(np.ones((2, 2), bool)).max() == 255
+    out = load_image(rgb)
+    out[0, 0] = 7
+    assert not np.shares_memory(out, rgb)  # a copy, never the caller's buffer
+    assert load_image(Image.fromarray(rgb)).flags.writeable
+
+
+@pytest.mark.parametrize("bad", [np.zeros((3, 3, 2), np.uint8), np.zeros((0, 4), np.uint8),
+                                 np.full((2, 2), np.nan), np.full((2, 2), -3, np.int32)])
+def test_load_bad_arrays(bad: np.ndarray) -> None:
+    with pytest.raises(ImageReadError, match="array"):
+        load_image(bad)
+
+
+def test_load_max_side(tmp_path: Path) -> None:
+    big = np.kron(gradient_rgb(20, 40), np.ones((50, 50, 1), np.uint8))  # 2000 x 1000
+    Image.fromarray(big).save(tmp_path / "big.jpg", quality=90)
+    out = load_image(tmp_path / "big.jpg", max_side=300)
+    assert out.shape == (150, 300, 3)
+    assert np.abs(out.astype(int) - load_image(big, max_side=300)).mean() < 8
+    assert load_image(tmp_path / "big.jpg", max_side=5000).shape == (1000, 2000, 3)  # never enlarged
+    with pytest.raises(ValueError, match="max_side"):
+        load_image(big, max_side=0)
+
+
+def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
+    Image.fromarray(gradient_rgb(200, 200)).save(tmp_path / "ok.jpg")
+    data = (tmp_path / "ok.jpg").read_bytes()
+    (tmp_path / "corrupt.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "notes.png").write_text("this is not an image\n")
+    with pytest.raises(ImageReadError, match=r"corrupt\.jpg"):
+        load_image(tmp_path / "corrupt.jpg")
+    with pytest.raises(ImageReadError, match=r"notes\.png.*not an image"):
+        load_image(tmp_path / "notes.png")
+    with pytest.raises(ImageReadError, match=r"missing\.jpg.*not found"):
+        load_image(tmp_path / "missing.jpg")
+    with pytest.raises(ImageReadError, match="directory"):
+        load_image(tmp_path)
+    with pytest.raises(ImageReadError):
+        load_image(b"")
+    with pytest.raises(TypeError):
+        load_image(42)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------- Box, crops
+
+
+def test_box() -> None:
+    box = Box(1, 2, 3, 4)
+    assert box.area == 12 and box.as_tuple() == (1, 2, 3, 4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        box.x = 5  # type: ignore[misc]
+
+
+def test_crop_square_geometry() -> None:
+    assert crop_square(Box(40, 40, 20, 20), (100, 100), margin=0.5) == Box(30, 30, 40, 40)
+    assert crop_square((40, 40, 20, 10), (100, 100), margin=0.0) == Box(40, 35, 20, 20)
+    # at the border: shifted inside, not shrunk
+    assert crop_square(Box(0, 90, 10, 10), (100, 200), margin=0.5) == Box(0, 80, 20, 20)
+    # larger than the image: shrunk to the shorter side
+    assert crop_square(Box(0, 0, 100, 100), (60, 80), margin=0.1) == Box(20, 0, 60, 60)
+    with pytest.raises(ValueError, match="positive size"):
+        crop_square(Box(0, 0, 0, 5), (10, 10))
+
+
+def test_crop_face_shapes_and_colour() -> None:
+    rgb = gradient_rgb(300, 400)
+    gray = crop_face(rgb, Box(100, 100, 120, 120))
+    assert gray.shape == (48, 48) and gray.dtype == np.uint8
+    colour = crop_face(rgb, Box(100, 100, 120, 120), color=True)
+    assert colour.shape == (48, 48, 3) and colour.dtype == np.uint8
+    assert crop_face(rgb, (390, 290, 10, 10), size=64).shape == (64, 64)  # border + upscale
+    assert crop_face(rgb[..., 0], (0, 0, 400, 300), color=True).shape == (48, 48, 3)
+    with pytest.raises(ValueError, match="equalize"):
+        crop_face(rgb, Box(0, 0, 10, 10), equalize=True, color=True)
+    with pytest.raises(ValueError, match="size"):
+        crop_face(rgb, Box(0, 0, 10, 10), size=0)
+
+
+def test_crop_face_equalize_spreads_a_low_contrast_histogram() -> None:
+    rng = np.random.default_rng(0)
+    dull = rng.integers(100, 120, size=(96, 96), dtype=np.uint8)
+    plain = crop_face(dull, Box(0, 0, 96, 96), margin=0)
+    flat = crop_face(dull, Box(0, 0, 96, 96), margin=0, equalize=True)
+    assert int(plain.max()) - int(plain.min()) < 25
+    assert int(flat.max()) - int(flat.min()) > 200
+    assert not np.array_equal(np.bincount(plain.ravel(), minlength=256), np.bincount(flat.ravel(), minlength=256))
+
+
+# ------------------------------------------------------------------------------------------- policies, options
+
+
+def test_policy_validation_and_unknown_options(tmp_path: Path) -> None:
+    blank = np.full((120, 160), 128, np.uint8)
+    with pytest.raises(ValueError, match=r"largest.*all.*single"):
+        find_faces(blank, policy="biggest")
+    with pytest.raises(TypeError, match="min_sise"):
+        find_faces(blank, min_sise=10)
+    assert POLICIES == ("largest", "all", "single")
+    assert find_faces(blank, policy="all") == []
+    with pytest.raises(ValueError, match="margin"):
+        find_faces(blank, policy="all", margin=-1)  # checked even when no face is found
+    Image.fromarray(blank).save(tmp_path / "wall.png")
+    with pytest.raises(NoFaceError, match=r"wall\.png"):
+        find_faces(tmp_path / "wall.png")
+    with pytest.raises(NoFaceError, match=r"wall\.png"):
+        find_faces(str(tmp_path / "wall.png"), policy="single")
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("scale_factor", 1.0), ("min_neighbors", -1), ("min_size", -2), ("detect_side", 10),
+    ("confirm_iou", 1.5), ("cascade", "no_such_cascade"), ("min_confidence", "high"),
+    ("profile_fallback", "maybe"),
+])
+def test_detect_option_validation(option: str, value: object) -> None:
+    with pytest.raises(ValueError, match=option if option != "cascade" else "frontalface_default"):
+        detect_faces(np.zeros((50, 50), np.uint8), **{option: value})
+
+
+def test_cascades_are_cached() -> None:
+    assert _cascade("frontalface_default") is _cascade("haarcascade_frontalface_default.xml")
+
+
+def test_blank_and_noise_images_have_no_face() -> None:
+    rng = np.random.default_rng(1)
+    assert detect_faces(np.full((480, 640, 3), 200, np.uint8)) == []
+    assert detect_faces(rng.integers(0, 256, (300, 300), dtype=np.uint8)) == []
+
+
+# ------------------------------------------------------------------------------------------- crop_folder (synthetic)
+
+
+def test_image_files_and_report_path(tmp_path: Path) -> None:
+    for name in ("b.JPG", "a.png", "c.TiFf", "notes.txt", "sub/d.jpeg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in image_files(tmp_path)] == ["a.png", "b.JPG", "c.TiFf"]
+    assert [p.name for p in image_files(tmp_path, recursive=True)] == ["a.png", "b.JPG", "c.TiFf", "d.jpeg"]
+    assert report_path(tmp_path / "out.csv").name == "out.report.csv"
+    assert report_path(tmp_path / "out.csv.gz").name == "out.report.csv"
+
+
+def test_crop_folder_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        crop_folder(tmp_path / "nowhere", tmp_path / "o.csv", progress=False)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no pictures")
+    with pytest.raises(DataFormatError, match="empty"):
+        crop_folder(tmp_path / "empty", tmp_path / "o.csv", progress=False)
+    with pytest.raises(ValueError, match="policy"):
+        crop_folder(tmp_path / "empty", tmp_path / "o.csv", policy="most")
+    with pytest.raises(ValueError, match="size"):
+        crop_folder(tmp_path / "empty", tmp_path / "o.csv", size=64)
+    with pytest.raises(TypeError, match="colour"):
+        crop_folder(tmp_path / "empty", tmp_path / "o.csv", colour=True)
+    with pytest.raises(ValueError, match="scale_factor"):
+        crop_folder(tmp_path / "empty", tmp_path / "o.csv", scale_factor=0.5)
+    with pytest.raises(KeyError, match="joyful"):
+        crop_folder(tmp_path / "empty", tmp_path / "o.csv", label="joyful")
+
+
+@needs_writer
+def test_crop_folder_bad_files_never_stop_the_run(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(np.full((60, 80), 90, np.uint8)).save(src / "wall.png")
+    (src / "broken.JPG").write_bytes(b"\xff\xd8\xff\xe0 definitely not a whole jpeg")
+    report = crop_folder(src, tmp_path / "out" / "faces.csv", progress=False)
+    assert list(report.columns) == ["file", "status", "faces", "row", "box", "reason"]
+    by_file = report.set_index("file")
+    assert by_file.loc["wall.png", "status"] == "no face"
+    assert by_file.loc["broken.JPG", "status"] == "unreadable"
+    assert "broken.JPG" in by_file.loc["broken.JPG", "reason"]
+    assert (report["row"] == -1).all()
+    assert (tmp_path / "out" / "faces.report.csv").is_file()
+    written = pd.read_csv(tmp_path / "out" / "faces.csv")
+    assert list(written.columns) == ["emotion", "pixels", "Usage"] and len(written) == 0
+
+
+# ------------------------------------------------------------------------------------------- shared photos
+
+
+@pytest.fixture(scope="module")
+def photos() -> Path:
+    folder = photos_dir()
+    if not (folder / "README.md").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared photos missing in CI: {folder}")
+        pytest.skip(f"shared photos not found at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def expected(photos: Path) -> dict[str, str]:
+    """File name -> the README table's ``faces`` column."""
+    table: dict[str, str] = {}
+    header: list[str] | None = None
+    for line in (photos / "README.md").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set(cells[0]) <= set("-: "):
+            table[cells[header.index("file")]] = cells[header.index("faces")]
+    assert len(table) >= 40 and "0" in table.values()
+    return table
+
+
+@pytest.fixture(scope="module")
+def detected(photos: Path, expected: dict[str, str]) -> dict[str, list[Box]]:
+    return {name: detect_faces(photos / name) for name in expected}
+
+
+@pytest.mark.shared_data
+def test_no_face_on_photos_without_a_human_face(expected: dict[str, str], detected: dict[str, list[Box]]) -> None:
+    no_face = [name for name, n in expected.items() if n == "0"]
+    assert len(no_face) == 4
+    assert {name: detected[name] for name in no_face} == {name: [] for name in no_face}
+
+
+@pytest.mark.shared_data
+def test_face_counts_right_on_all_but_one_photo(expected: dict[str, str],
+                                                 detected: dict[str, list[Box]]) -> None:
+    scored = {name: int(n) for name, n in expected.items() if n in ("0", "1", "2")}
+    wrong = {name: (n, len(detected[name])) for name, n in scored.items() if len(detected[name]) != n}
+    assert len(wrong) <= 1, f"(expected, found): {wrong}"
+
+
+@pytest.mark.shared_data
+def test_couple_has_two_faces(photos: Path, detected: dict[str, list[Box]]) -> None:
+    boxes = detected["deepface__couple.jpg"]
+    assert len(boxes) == 2 and boxes[0].area >= boxes[1].area
+    with pytest.raises(MultipleFacesError, match=r"2 faces.*couple\.jpg"):
+        find_faces(photos / "deepface__couple.jpg", policy="single")
+
+
+@pytest.mark.shared_data
+def test_real_face_crop(photos: Path) -> None:
+    path = photos / "deepface__img5.jpg"
+    [face] = find_faces(path, policy="single")
+    assert face.crop.shape == (48, 48) and face.crop.dtype == np.uint8
+    assert face.crop.std() > 20  # a face, not a flat patch
+    height, width = load_image(path).shape[:2]
+    b = face.box
+    assert 0 <= b.x and b.x + b.w <= width and 0 <= b.y and b.y + b.h <= height
+    assert b.w > width / 3  # the close-up face fills much of the frame
+
+
+@pytest.mark.shared_data
+def test_exif_rotated_phone_photo_is_turned_upright_before_detection(photos: Path, tmp_path: Path) -> None:
+    upright = Image.open(photos / "deepface__img5.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned 90 degrees counter-clockwise, as a phone held sideways does
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    assert Image.open(tmp_path / "phone.jpg").size == (upright.height, upright.width)
+    assert load_image(tmp_path / "phone.jpg").shape == (upright.height, upright.width, 3)
+    assert len(detect_faces(tmp_path / "phone.jpg")) == 1
+
+
+@pytest.mark.shared_data
+@needs_writer
+def test_crop_folder_on_shared_photos(photos: Path, tmp_path: Path) -> None:
+    src = tmp_path / "photos"
+    src.mkdir()
+    for name in ("deepface__img5.jpg", "deepface__img12.jpg", "deepface__couple.jpg", "skimage__chelsea.png"):
+        try:
+            (src / name).symlink_to(photos / name)
+        except OSError:
+            shutil.copy(photos / name, src / name)
+    (src / "zz_corrupt.jpg").write_bytes((photos / "deepface__img5.jpg").read_bytes()[:3000])
+    (src / "notes.txt").write_text("ignored")
+    report = crop_folder(src, tmp_path / "faces.csv", label="happy", usage="PublicTest", progress=False)
+    status = dict(zip(report["file"], report["status"], strict=True))
+    assert status == {"deepface__couple.jpg": "several faces", "deepface__img12.jpg": "kept",
+                      "deepface__img5.jpg": "kept", "skimage__chelsea.png": "no face",
+                      "zz_corrupt.jpg": "unreadable"}
+    kept = report[report["status"] == "kept"]
+    assert sorted(kept["row"]) == [0, 1] and (kept["faces"] == 1).all()
+    assert all(len(b.split(",")) == 4 for b in kept["box"])
+    assert report.loc[report["file"] == "deepface__couple.jpg", "faces"].item() == 2
+    written = pd.read_csv(tmp_path / "faces.csv")
+    assert list(written.columns) == ["emotion", "pixels", "Usage"] and len(written) == 2
+    assert (written["emotion"] == 3).all() and (written["Usage"] == "PublicTest").all()
+    assert all(len(p.split()) == 48 * 48 for p in written["pixels"])
+    saved = pd.read_csv(tmp_path / "faces.report.csv", keep_default_na=False)
+    assert list(saved["status"]) == list(report["status"])
+
+    report_all = crop_folder(src, tmp_path / "all.csv", policy="all", progress=False)
+    couple = report_all[report_all["file"] == "deepface__couple.jpg"].iloc[0]
+    assert couple["status"] == "kept" and couple["faces"] == 2 and len(couple["box"].split(";")) == 2
+    assert len(pd.read_csv(tmp_path / "all.csv")) == 4
