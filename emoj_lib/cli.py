@@ -136,6 +136,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Run a keras-tuner search (alone, or as the chief or a worker of a distributed search)."""
+    import os
+
+    from emoj_lib.data import read_fer_csv
+    from emoj_lib.training import TrainConfig, stage1_data, train_stage1
+    from emoj_lib.tuning import (
+        best_train_config,
+        distributed_env,
+        make_tuner,
+        results_table,
+        run_search,
+        summary_json,
+    )
+
+    if args.role != "single":
+        os.environ.update(distributed_env(args.role, oracle_ip=args.oracle_ip, oracle_port=args.oracle_port,
+                                          tuner_id=args.tuner_id))
+    fer = read_fer_csv(args.fer or cfg.fer2013_path())
+    prepared = stage1_data(fer, TrainConfig(sample=args.sample, seed=args.seed))
+    tuner = make_tuner(args.tuner, directory=args.directory, project_name=args.project, max_trials=args.max_trials,
+                       max_epochs=args.max_epochs, seed=args.seed, overwrite=args.overwrite, max_depth=args.max_depth)
+    run_search(tuner, prepared["train"], prepared["val"], epochs=args.epochs, verbose=0 if args.quiet else 1)
+    if args.role == "worker":
+        print(f"worker {os.environ['KERASTUNER_TUNER_ID']}: done")
+        return 0
+    print(results_table(tuner).head(20).to_string())
+    print(summary_json(tuner))
+    if args.retrain_epochs:
+        config = best_train_config(tuner, epochs=args.retrain_epochs, seed=args.seed, sample=args.sample)
+        result = train_stage1(config, fer=fer, run_dir=Path(args.directory) / args.project / "best")
+        print(result.metrics.round(4).to_string())
+        print(f"best configuration retrained: {result.model_path}")
+    return 0
+
+
 def cmd_data_report(args: argparse.Namespace) -> int:
     """Print the splits, class balance and defects of a FER-format CSV."""
     import pandas as pd
@@ -275,6 +311,27 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--policy", choices=["all", "largest", "single"], default="all")
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.set_defaults(func=cmd_predict)
+
+    tu = sub.add_parser("tune", help="hyperparameter search (keras-tuner), alone or distributed")
+    tu.add_argument("--tuner", choices=["hyperband", "bayesian", "random"], default="hyperband")
+    tu.add_argument("--max-trials", type=int, default=10, help="trials (bayesian, random)")
+    tu.add_argument("--max-epochs", type=int, default=10, help="hyperband's largest epoch budget")
+    tu.add_argument("--epochs", type=int, default=10, help="epochs per trial (bayesian, random)")
+    tu.add_argument("--max-depth", type=int, default=5, help="largest number of blocks searched")
+    tu.add_argument("--sample", type=int, default=None, help="tune on this many training faces")
+    tu.add_argument("--fer", type=Path, default=None, help="FER-format CSV (default: the shared FER2013)")
+    tu.add_argument("--directory", type=Path, default=cfg.RUNS_DIR / "tuning")
+    tu.add_argument("--project", default="emojnet")
+    tu.add_argument("--seed", type=int, default=0)
+    tu.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    tu.add_argument("--retrain-epochs", type=int, default=0, help="retrain the best configuration (0: no)")
+    tu.add_argument("--role", choices=["single", "chief", "worker"], default="single",
+                    help="distributed search: the chief runs the oracle, workers run trials")
+    tu.add_argument("--oracle-ip", default="127.0.0.1", help="where the chief listens")
+    tu.add_argument("--oracle-port", type=int, default=8000)
+    tu.add_argument("--tuner-id", default=None, help="a worker's unique id (default tuner<pid>)")
+    tu.add_argument("--quiet", action="store_true")
+    tu.set_defaults(func=cmd_tune)
 
     data = sub.add_parser("data", help="inspect and convert data sets")
     dsub = data.add_subparsers(dest="action", required=True)
