@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_data_import)
 
+    sub.add_parser("notebooks", help="execute the notebooks with parameters into reports/ (see --help)",
+                   add_help=False)
+
     demo = sub.add_parser("demo", help="the data pipeline demo: FER2013 report and the sample photos cropped")
     demo.add_argument("--fer", type=Path, default=None, help="FER2013 CSV (default: the shared data)")
     demo.add_argument("--photos", type=Path, default=None, help="folder of photos (default: the shared photos)")
@@ -371,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``emoj`` command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["notebooks"]:  # its own parser: python -m emoj_lib.notebooks
+        from emoj_lib.notebooks import main as notebooks_main
+
+        return notebooks_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")

@@ -1,0 +1,295 @@
+"""Run the research notebooks with parameters: one notebook, or all of them into ``reports/``.
+
+The notebooks in ``notebooks/`` each open with a cell tagged ``parameters`` (the papermill convention).
+:func:`run_notebook` executes a notebook with papermill, injecting new values for those parameters
+after that cell, and writes the executed copy (outputs included; saved after every cell, so a long run
+can be watched). The kernel is Jupyter's ``python3``, which resolves to the interpreter that runs this
+module (the project's virtual environment).
+
+From the command line (the same defaults as :func:`run_all`)::
+
+    python -m emoj_lib.notebooks                       # every notebook, on the full data, into reports/
+    python -m emoj_lib.notebooks 00_explore_data -p fer_path=my.csv
+    python -m emoj_lib.notebooks -p 02_stage2_transfer:photos_dir=~/faces -p epochs=5
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from emoj_lib import config as cfg
+from emoj_lib.errors import EmojError
+
+log = logging.getLogger(__name__)
+
+NOTEBOOKS_DIR = cfg.PROJECT_DIR / "notebooks"
+KERNEL_NAME = "python3"
+
+
+class NotebookError(EmojError):
+    """One or more notebooks failed; the executed copies (with the error) are in ``outputs``."""
+
+    def __init__(self, failures: Mapping[str, tuple[Path, BaseException]]) -> None:
+        self.failures = dict(failures)
+        lines = [f"{name}: {type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+                 f" (see {path})" for name, (path, exc) in self.failures.items()]
+        super().__init__(f"{len(lines)} notebook(s) failed:\n" + "\n".join(lines))
+
+
+def list_notebooks(folder: str | os.PathLike[str] = NOTEBOOKS_DIR) -> list[Path]:
+    """Return the notebooks of a folder (``*.ipynb``, sorted by name, checkpoints excluded)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"notebook folder not found: {root}")
+    return sorted(p for p in root.glob("*.ipynb") if p.is_file())
+
+
+def notebook_parameters(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return the parameters a notebook declares in its ``parameters`` cell, with their default values.
+
+    Raises
+    ------
+    ValueError
+        If the notebook has no cell tagged ``parameters``.
+
+    """
+    import nbformat
+
+    nb = nbformat.read(Path(path), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise ValueError(f"{path}: no code cell tagged 'parameters'")
+    values: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                values[node.targets[0].id] = ast.unparse(node.value)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    """Return ``value`` with paths turned into strings (papermill writes literals of plain types)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def run_notebook(
+    path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
+    progress: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Execute a notebook with parameters and write the executed copy.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The notebook.
+    out_path : str or PathLike
+        Where the executed notebook is written (its folder is created). It is written after every cell,
+        and also when a cell fails (with the error in that cell's output).
+    parameters : mapping, optional
+        New values for parameters the notebook declares (paths are passed as strings).
+    timeout : float, optional
+        Seconds allowed per cell (None: no limit; training cells take hours on the full data).
+    progress : bool
+        Show a progress bar over the cells.
+    cwd : str or PathLike, optional
+        Working directory of the kernel (default: the caller's).
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the notebook does not exist.
+    ValueError
+        If a parameter is not declared in the notebook's ``parameters`` cell (the message lists those).
+    papermill.PapermillExecutionError
+        If a cell raises (the executed copy is written first).
+
+    """
+    import papermill
+
+    path, out_path = Path(path), Path(out_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook not found: {path}")
+    parameters = dict(parameters or {})
+    declared = notebook_parameters(path)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(f"{path.name} has no parameter(s) {unknown}; its parameters: {sorted(declared)}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    log.info("executing %s -> %s with %s", path, out_path, parameters)
+    papermill.execute_notebook(
+        str(path), str(out_path), parameters=_plain(parameters), kernel_name=KERNEL_NAME,
+        execution_timeout=timeout, progress_bar=progress, cwd=None if cwd is None else str(cwd),
+    )
+    return out_path
+
+
+def run_all(
+    out_dir: str | os.PathLike[str] = cfg.REPORTS_DIR,
+    parameters_by_notebook: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    notebooks: Iterable[str] | None = None,
+    notebooks_dir: str | os.PathLike[str] = NOTEBOOKS_DIR,
+    timeout: float | None = None,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Execute every notebook (in name order) into ``out_dir/<name>.ipynb``; figures go to ``out_dir/<name>/``.
+
+    A failing notebook does not stop the others; :class:`NotebookError` is raised at the end, naming
+    each failure and its executed copy.
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        The report folder (default ``reports/``).
+    parameters_by_notebook : mapping, optional
+        Parameters per notebook name (the file name without ``.ipynb``). A notebook's ``out_dir``
+        parameter, if it declares one, defaults to ``out_dir/<name>``.
+    notebooks : iterable of str, optional
+        Run only these notebooks (names without ``.ipynb``).
+    notebooks_dir : str or PathLike
+        Where the notebooks are (default ``notebooks/``).
+    timeout : float, optional
+        Seconds allowed per cell.
+    progress : bool
+        Show a progress bar per notebook.
+
+    Returns
+    -------
+    dict of str to Path
+        The executed copy of every notebook.
+
+    Raises
+    ------
+    ValueError
+        If a notebook name (in ``notebooks`` or ``parameters_by_notebook``) does not exist.
+    NotebookError
+        If any notebook failed.
+
+    """
+    out_dir = Path(out_dir)
+    found = {p.stem: p for p in list_notebooks(notebooks_dir)}
+    chosen = list(found) if notebooks is None else list(notebooks)
+    params = dict(parameters_by_notebook or {})
+    unknown = sorted((set(chosen) | set(params)) - set(found))
+    if unknown:
+        raise ValueError(f"no notebook(s) {unknown} in {notebooks_dir}; notebooks: {sorted(found)}")
+    done: dict[str, Path] = {}
+    failures: dict[str, tuple[Path, BaseException]] = {}
+    for name in chosen:
+        values = dict(params.get(name, {}))
+        if "out_dir" in notebook_parameters(found[name]):
+            values.setdefault("out_dir", out_dir / name)
+        out_path = out_dir / f"{name}.ipynb"
+        try:
+            done[name] = run_notebook(found[name], out_path, values, timeout=timeout, progress=progress)
+        except Exception as exc:  # every failure is reported at the end
+            log.error("%s failed: %s", name, exc)
+            failures[name] = (out_path, exc)
+    if failures:
+        raise NotebookError(failures)
+    return done
+
+
+def _value(text: str) -> Any:
+    """Parse a command-line value as a Python literal (number, None, list, dict...), else keep the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_assignments(items: Iterable[str], declared: Mapping[str, Iterable[str]]) -> dict[str, dict[str, Any]]:
+    """Turn ``KEY=VALUE`` and ``NOTEBOOK:KEY=VALUE`` strings into parameters per notebook.
+
+    ``KEY=VALUE`` goes to every notebook that declares ``KEY``; ``NOTEBOOK:KEY=VALUE`` to that notebook.
+    A value is read as a Python literal when it is one (``5``, ``None``, ``{"width": 16}``), else as a string.
+
+    Raises
+    ------
+    ValueError
+        On an item without ``=``, an unknown notebook, or a parameter no (chosen) notebook declares.
+
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, text = item.partition("=")
+        if not sep or not target:
+            raise ValueError(f"expected KEY=VALUE or NOTEBOOK:KEY=VALUE, got {item!r}")
+        notebook, _, key = target.rpartition(":")
+        if notebook and notebook not in declared:
+            raise ValueError(f"no notebook {notebook!r}; notebooks: {sorted(declared)}")
+        names = [notebook] if notebook else [n for n, keys in declared.items() if key in keys]
+        if not names or key not in declared[names[0]]:
+            where = notebook or "any notebook run"
+            raise ValueError(f"parameter {key!r} is not declared by {where}")
+        for name in names:
+            out.setdefault(name, {})[key] = _value(text)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: execute notebooks with parameters into a report folder."""
+    parser = argparse.ArgumentParser(prog="python -m emoj_lib.notebooks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", help="notebook names without .ipynb (default: all)")
+    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="[NOTEBOOK:]KEY=VALUE",
+                        help="a parameter for every notebook that declares it, or for one notebook")
+    parser.add_argument("--out", type=Path, default=cfg.REPORTS_DIR, help="report folder (default reports/)")
+    parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
+    parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: none)")
+    parser.add_argument("--list", action="store_true", help="list the notebooks and their parameters, then stop")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    found = {p.stem: p for p in list_notebooks(args.notebooks_dir)}
+    chosen = args.notebooks or list(found)
+    missing = [n for n in chosen if n not in found]
+    if missing:
+        parser.error(f"no notebook(s) {missing}; notebooks: {sorted(found)}")
+    declared = {n: notebook_parameters(found[n]) for n in chosen}
+    if args.list:
+        for name, values in declared.items():
+            print(name)
+            for key, value in values.items():
+                print(f"    {key} = {value!r}")
+        return 0
+    try:
+        params = parse_assignments(args.parameter, declared)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        done = run_all(args.out, params, notebooks=chosen, notebooks_dir=args.notebooks_dir, timeout=args.timeout,
+                       progress=sys.stderr.isatty())
+    except NotebookError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for name, path in done.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""The research notebooks: committed clean, in sync with their source, and each runs end to end on smoke data.
+
+Also the face-grid plots the notebooks use (:mod:`emoj_lib.plots`) and the runner (:mod:`emoj_lib.notebooks`).
+"""
+
+import ast
+import os
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import learnable_faces
+
+from emoj_lib import config
+from emoj_lib.data import FerData, read_fer_csv, write_fer_csv
+from emoj_lib.data.folders import export_image_folder
+from emoj_lib.evaluation import worst_mistakes
+from emoj_lib.labels import FERPLUS_COLUMNS
+from emoj_lib.notebooks import (
+    NOTEBOOKS_DIR,
+    NotebookError,
+    list_notebooks,
+    main,
+    notebook_parameters,
+    parse_assignments,
+    run_all,
+    run_notebook,
+)
+from emoj_lib.plots import plot_emotion_grid, plot_faces, plot_mistakes
+
+NOTEBOOKS = list_notebooks()
+EXPECTED = {"00_explore_data", "01_stage1_fer2013", "02_stage2_transfer"}
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+# --- the committed notebooks -------------------------------------------------------------------------------
+
+
+def test_the_notebooks_are_there():
+    assert EXPECTED <= {p.stem for p in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_notebook_is_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = code_cells(nb)
+    for cell in cells:
+        assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: committed with outputs"
+    assert "parameters" in cells[0].metadata.get("tags", []), f"{path.name}: first code cell not tagged parameters"
+    assert not any("parameters" in c.metadata.get("tags", []) for c in cells[1:])
+    for node in ast.parse(cells[0].source).body:  # plain `name = literal` lines, so papermill can override them
+        assert isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name), ast.unparse(node)
+        ast.literal_eval(node.value)
+    for cell in cells:
+        for node in ast.walk(ast.parse(cell.source)):
+            assert not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda), (
+                f"{path.name}: defines {type(node).__name__} in cell {cell.id}: move it into emoj_lib")
+
+
+def test_notebooks_match_their_source():
+    script = config.PROJECT_DIR / "scripts" / "make_notebooks.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+# --- the runner ----------------------------------------------------------------------------------------------
+
+
+def test_notebook_parameters_reads_the_defaults():
+    params = notebook_parameters(NOTEBOOKS_DIR / "01_stage1_fer2013.ipynb")
+    assert params["epochs"] == 40 and params["fer_path"] is None and params["hyperparameters"] == {}
+
+
+def test_unknown_parameters_and_notebooks_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match=r"has no parameter\(s\) \['epoch'\]; its parameters: .*'epochs'"):
+        run_notebook(NOTEBOOKS_DIR / "01_stage1_fer2013.ipynb", tmp_path / "x.ipynb", {"epoch": 1})
+    with pytest.raises(FileNotFoundError, match="notebook not found"):
+        run_notebook(tmp_path / "missing.ipynb", tmp_path / "x.ipynb")
+    with pytest.raises(ValueError, match=r"no notebook\(s\) \['nope'\]"):
+        run_all(tmp_path, {"nope": {}})
+    assert not list(tmp_path.iterdir())
+
+
+def test_parse_assignments():
+    declared = {"a": {"epochs": 1, "out_dir": None}, "b": {"out_dir": None, "photos_dir": None}}
+    got = parse_assignments(["out_dir=/tmp/x", "a:epochs=3", "b:photos_dir=~/faces", "a:out_dir={'k': [1]}"],
+                            declared)
+    assert got == {"a": {"out_dir": {"k": [1]}, "epochs": 3}, "b": {"out_dir": "/tmp/x", "photos_dir": "~/faces"}}
+    with pytest.raises(ValueError, match="'sample' is not declared by any notebook run"):
+        parse_assignments(["sample=3"], declared)
+    with pytest.raises(ValueError, match="'epochs' is not declared by b"):
+        parse_assignments(["b:epochs=3"], declared)
+    with pytest.raises(ValueError, match="no notebook 'c'"):
+        parse_assignments(["c:epochs=3"], declared)
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_assignments(["epochs"], declared)
+
+
+def test_command_line_lists_and_rejects(capsys):
+    assert main(["--list", "01_stage1_fer2013"]) == 0
+    assert "01_stage1_fer2013\n    fer_path = None\n" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["00_explore_data", "-p", "epochs=3"])  # 00 does not train
+    assert "'epochs' is not declared by any notebook run" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["03_nope"])
+
+
+def test_notebook_error_names_every_failure(tmp_path):
+    err = NotebookError({"01": (tmp_path / "01.ipynb", RuntimeError("line 1\nboom"))})
+    assert "01: RuntimeError: boom (see" in str(err)
+
+
+# --- the face grids ------------------------------------------------------------------------------------------
+
+
+def test_plot_faces_tiles_faces_with_captions(rng):
+    faces = rng.integers(0, 256, (10, 48, 48), dtype=np.uint8)
+    ax = plot_faces(faces, [f"face {i}\nline 2" for i in range(10)], ncols=4)
+    [image] = ax.get_images()
+    assert image.get_array().shape == (3 * (48 + 2 * 11 + 4), 4 * (48 + 4))
+    assert [t.get_text() for t in ax.texts][:2] == ["face 0\nline 2", "face 1\nline 2"]
+    assert len(plot_faces(faces[..., None].astype(float)).get_images()) == 1  # (N, H, W, 1), float (mean faces)
+    with pytest.raises(ValueError, match="3 titles for 10 faces"):
+        plot_faces(faces, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="shape"):
+        plot_faces(faces[0])
+    assert plot_faces(faces[:0], []).texts[0].get_text() == "no faces"
+
+
+def test_plot_emotion_grid_and_mistakes(small_fer):
+    ax = plot_emotion_grid(small_fer, per_emotion=3, seed=1)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    counts = np.bincount(small_fer.labels, minlength=7)
+    assert labels[0] == f"angry ({counts[0]})" and len(labels) == 7
+    proba = np.eye(7)[(small_fer.labels + 1) % 7] * 0.9 + 0.01
+    mistakes = worst_mistakes(small_fer.labels, proba, n=5)
+    ax = plot_mistakes(small_fer.images, mistakes)
+    assert ax.texts[0].get_text().startswith(f"{mistakes['true'][0]}\nas {mistakes['predicted'][0]} 0.9")
+
+
+# --- every notebook, end to end, on smoke-sized data ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smoke_data(tmp_path_factory, request):
+    """A ~400-face FER-format CSV (all three splits) with its matching FER+ votes, and a labelled photo folder.
+
+    Rows of the shared FER2013 (with blank images and a few leaked duplicates among them) when the shared data is
+    there; generated faces and votes otherwise (a failure in CI, where the shared data must be present).
+    """
+    root = tmp_path_factory.mktemp("smoke")
+    rng = np.random.default_rng(7)
+    shared = config.fer2013_path().exists() and config.ferplus_path().exists()
+    if shared:
+        from emoj_lib.data.hygiene import hygiene_report
+
+        fer = request.getfixturevalue("shared_fer")
+        groups = hygiene_report(fer).groups
+        leaked = groups[groups.group.isin(groups.loc[groups.usage != "Training", "group"].head(3))]["index"]
+        flat = fer.images.reshape(len(fer), -1)
+        blank = np.flatnonzero(flat.min(axis=1) == flat.max(axis=1))[:3]
+        picks = [rng.choice(np.flatnonzero(fer.usage == split), n, replace=False)
+                 for split, n in (("Training", 280), ("PublicTest", 60), ("PrivateTest", 60))]
+        idx = np.unique(np.concatenate([*picks, leaked.to_numpy(), blank]))
+        sample = fer.subset(idx)
+        votes = pd.read_csv(config.ferplus_path(), dtype=str, keep_default_na=False).iloc[sample.rows]
+    elif os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"shared data missing in CI: {config.fer2013_path()}")
+    else:
+        sample = FerData.concat([learnable_faces(rng, 280, "Training"), learnable_faces(rng, 60, "PublicTest"),
+                                 learnable_faces(rng, 60, "PrivateTest")])
+        votes = pd.DataFrame(rng.integers(0, 4, (len(sample), len(FERPLUS_COLUMNS))), columns=list(FERPLUS_COLUMNS))
+        votes.insert(0, "Image name", [f"fer{i:07d}.png" for i in range(len(sample))])
+        votes.insert(0, "Usage", sample.usage)
+    fer_path = write_fer_csv(root / "fer.csv", sample.images, sample.labels, sample.usage)
+    ferplus_path = root / "fer2013new.csv"
+    votes.to_csv(ferplus_path, index=False)
+
+    # a labelled folder: up to 12 faces per emotion (already 48x48: taken as they are), plus files to reject
+    fer = read_fer_csv(fer_path)
+    train = fer.split("Training")
+    per_class = np.concatenate([np.flatnonzero(train.labels == k)[:12] for k in range(7)])
+    photos = export_image_folder(train.subset(np.sort(per_class)), root / "photos")
+    split = photos / "Training"
+    gradient = np.tile(np.linspace(0, 255, 160, dtype=np.uint8), (120, 1))
+    from PIL import Image
+
+    Image.fromarray(np.dstack([gradient] * 3)).save(split / "happy" / "landscape.png")  # no face
+    (split / "sad" / "broken.jpg").write_bytes(b"not a jpeg")  # unreadable
+    (split / "neutral" / "notes.txt").write_text("not an image")
+    (split / "bored").mkdir()  # unknown emotion folder
+    Image.fromarray(gradient).save(split / "bored" / "x.png")
+    if shared and config.photos_dir().is_dir():
+        import shutil
+
+        for name, emotion in (("deepface__img5.jpg", "neutral"), ("skimage__chelsea.png", "happy"),
+                              ("deepface__couple.jpg", "happy")):  # kept, no face (a cat), several faces
+            shutil.copy(config.photos_dir() / name, split / emotion / name)
+    return {"fer_path": fer_path, "ferplus_path": ferplus_path, "photos_dir": photos, "shared": shared}
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_all_notebooks_run_on_smoke_data(tmp_path, smoke_data, tiny_model):
+    small = {"fer_path": smoke_data["fer_path"]}
+    parameters = {
+        "00_explore_data": {**small, "ferplus_path": smoke_data["ferplus_path"], "faces_per_emotion": 4},
+        "01_stage1_fer2013": {**small, "architecture": "emojnet", "epochs": 1, "sample": 200, "n_mistakes": 8,
+                              "hyperparameters": {"width": 8, "depth": 2, "dense": 32},
+                              "train_options": {"batch_size": 32, "patience": None},
+                              "run_dir": tmp_path / "runs" / "stage1"},
+        "02_stage2_transfer": {**small, "photos_dir": smoke_data["photos_dir"], "base_model": tiny_model,
+                               "head_epochs": 1, "fine_tune_epochs": 1, "transfer_options": {"batch_size": 16},
+                               "run_dir": tmp_path / "runs" / "stage2"},
+    }
+    done = run_all(tmp_path / "reports", parameters, timeout=600)
+    assert set(done) == {p.stem for p in NOTEBOOKS}
+
+    for name, path in done.items():
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs if o.output_type == "stream")
+        # the kernel is this interpreter (the project's virtual environment), not another Jupyter's python
+        assert f"python {sys.executable}\n" in text, f"{name} ran on another interpreter"
+        assert nb.cells[2].metadata.get("tags") == ["injected-parameters"]
+
+    figures = tmp_path / "reports"  # each notebook's out_dir defaults to reports/<name>/
+    for name, figure in (("00_explore_data", "duplicates.png"), ("01_stage1_fer2013", "worst_mistakes.png"),
+                         ("02_stage2_transfer", "before_after.png")):
+        assert (figures / name / figure).stat().st_size > 1000
+    assert (tmp_path / "runs" / "stage1" / "model.keras").is_file()
+    assert (tmp_path / "runs" / "stage2" / "model.keras").is_file()
+    stage2 = nbformat.writes(nbformat.read(done["02_stage2_transfer"], as_version=4))
+    for status in ("unreadable", "no face", "not an image", "unknown folder"):
+        assert status in stage2
