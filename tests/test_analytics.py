@@ -1,0 +1,190 @@
+"""Mood analytics: summaries of a tiny hand-made journal with known answers, and every plot."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from emoj_lib.journal import (
+    Entry,
+    Journal,
+    calendar_table,
+    correction_rate,
+    correction_table,
+    daily_mood,
+    effective_emotion,
+    mood_vectors,
+    plot_calendar,
+    plot_corrections,
+    plot_mood,
+    plot_time_of_day,
+    plot_weekly_mix,
+    time_of_day,
+    weekly_mix,
+)
+from emoj_lib.labels import EMOTIONS
+
+CET, JST = timezone(timedelta(hours=1)), timezone(timedelta(hours=9))
+
+
+def proba(emotion: str, p: float = 0.7) -> np.ndarray:
+    v = np.full(7, (1 - p) / 6)
+    v[EMOTIONS.index(emotion)] = p
+    return v
+
+
+# (local time, predicted, user label): Monday 3 March 2025 .. Sunday 16 March 2025
+SPEC = [
+    (datetime(2025, 3, 3, 8, 10, tzinfo=CET), "happy", None),
+    (datetime(2025, 3, 3, 9, 0, tzinfo=CET), "happy", "happy"),  # confirmed
+    (datetime(2025, 3, 3, 21, 30, tzinfo=CET), "sad", "angry"),  # corrected
+    (datetime(2025, 3, 5, 14, 0, tzinfo=CET), "neutral", None),
+    (datetime(2025, 3, 11, 23, 59, tzinfo=JST), "fear", "surprise"),  # 14:59 UTC: local time counts
+    (datetime(2025, 3, 16, 7, 0, tzinfo=CET), "happy", None),
+]
+
+
+@pytest.fixture(scope="module")
+def entries(tmp_path_factory) -> pd.DataFrame:
+    journal = Journal(tmp_path_factory.mktemp("journal"), fsync=False)
+    face = np.zeros((48, 48), np.uint8)
+    for when, predicted, label in SPEC:
+        e = journal.append(Entry(face, (0, 0, 48, 48), proba(predicted), "webcam", "m", "1", timestamp=when))
+        if label is not None:
+            journal.amend(e.entry_id, label=label)
+    return journal.read(pixels=False).entries
+
+
+@pytest.fixture
+def empty(entries) -> pd.DataFrame:
+    return entries.iloc[:0]
+
+
+def test_effective_emotion_and_mood_vectors(entries):
+    assert list(effective_emotion(entries)) == ["happy", "happy", "angry", "neutral", "surprise", "happy"]
+    assert list(effective_emotion(entries, use_labels=False)) == ["happy", "happy", "sad", "neutral", "fear", "happy"]
+    mood = mood_vectors(entries)
+    np.testing.assert_allclose(mood.sum(axis=1), 1)
+    assert mood.iloc[2]["angry"] == 1 and mood.iloc[0]["happy"] == pytest.approx(0.7)
+    assert mood_vectors(entries, use_labels=False).iloc[2]["sad"] == pytest.approx(0.7)
+
+
+def test_daily_mood(entries):
+    daily = daily_mood(entries, window=1)
+    assert len(daily) == 14 and daily.index[0] == pd.Timestamp("2025-03-03")
+    assert daily["entries"].sum() == 6
+    counts = daily["entries"][daily["entries"] > 0]
+    assert counts.to_dict() == {pd.Timestamp("2025-03-03"): 3, pd.Timestamp("2025-03-05"): 1,
+                                pd.Timestamp("2025-03-11"): 1, pd.Timestamp("2025-03-16"): 1}
+    assert list(daily["dominant"].dropna()) == ["happy", "neutral", "surprise", "happy"]
+    assert pd.isna(daily.loc["2025-03-04", "dominant"]) and pd.isna(daily.loc["2025-03-04", "happy"])
+    monday = daily.loc["2025-03-03"]
+    assert monday["happy"] == pytest.approx((0.7 + 1 + 0) / 3)
+    assert monday["angry"] == pytest.approx((0.05 + 0 + 1) / 3)
+    assert daily_mood(entries, use_labels=False).loc["2025-03-03", "happy"] == pytest.approx((0.7 + 0.7 + 0.05) / 3)
+    smooth = daily_mood(entries, window=3)
+    assert smooth.loc["2025-03-05", "smooth_neutral"] == pytest.approx(((0.05 + 0 + 0) / 3 + 0.7) / 2)
+    assert smooth.loc["2025-03-03", "smooth_happy"] == pytest.approx(monday["happy"])
+
+
+def test_dominant_ties_go_to_the_higher_mean(entries):
+    sub = entries.iloc[[2, 3]].copy()  # an angry label and a neutral prediction on the same day
+    sub["local_time"] = sub["local_time"].iloc[0]
+    assert daily_mood(sub)["dominant"].iloc[0] == "angry"  # 1.0 + 0.05 > 0.7 + 0
+
+
+def test_weekly_mix(entries):
+    counts = weekly_mix(entries, normalize=False)
+    assert list(counts.index) == [pd.Timestamp("2025-03-03"), pd.Timestamp("2025-03-10")]
+    assert counts.loc["2025-03-03"].to_dict() == {**dict.fromkeys(EMOTIONS, 0), "happy": 2, "angry": 1, "neutral": 1}
+    assert counts.loc["2025-03-10"].to_dict() == {**dict.fromkeys(EMOTIONS, 0), "surprise": 1, "happy": 1}
+    shares = weekly_mix(entries)
+    assert shares.loc["2025-03-03", "happy"] == 0.5 and shares.loc["2025-03-03", "angry"] == 0.25
+    np.testing.assert_allclose(shares.sum(axis=1), 1)
+    assert weekly_mix(entries, use_labels=False, normalize=False).loc["2025-03-03", "sad"] == 1
+
+
+def test_calendar_table(entries):
+    cal = calendar_table(entries)
+    assert cal.shape == (7, 2) and list(cal.index) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    week1, week2 = cal.columns
+    assert (cal.loc["Mon", week1], cal.loc["Wed", week1], cal.loc["Tue", week2], cal.loc["Sun", week2]) == (3, 1, 1, 1)
+    assert cal.to_numpy().sum() == 6
+    dom = calendar_table(entries, value="dominant")
+    assert dom.loc["Mon", week1] == "happy" and dom.loc["Tue", week2] == "surprise" and pd.isna(dom.loc["Fri", week1])
+
+
+def test_time_of_day(entries):
+    table = time_of_day(entries, hours=6)
+    assert list(table.index) == ["00-06", "06-12", "12-18", "18-24"]
+    assert table.loc["06-12", "happy"] == 3 and table.loc["12-18", "neutral"] == 1
+    assert table.loc["18-24", "angry"] == 1 and table.loc["18-24", "surprise"] == 1  # 23:59 in Tokyo
+    assert table.loc["00-06"].sum() == 0 and table.to_numpy().sum() == 6
+    shares = time_of_day(entries, hours=6, normalize=True)
+    assert shares.loc["18-24", "angry"] == 0.5 and shares.loc["00-06"].sum() == 0
+    assert len(time_of_day(entries)) == 8
+
+
+def test_corrections(entries):
+    table = correction_table(entries)
+    assert table.shape == (7, 7) and table.to_numpy().sum() == 3
+    assert table.loc["happy", "happy"] == 1 and table.loc["sad", "angry"] == 1 and table.loc["fear", "surprise"] == 1
+    rate = correction_rate(entries)
+    assert rate.loc["all", ["entries", "labelled", "corrected"]].tolist() == [6, 3, 2]
+    assert rate.loc["all", "rate"] == pytest.approx(2 / 3)
+    assert rate.loc["happy", ["entries", "labelled", "corrected", "rate"]].tolist() == [3, 1, 0, 0.0]
+    assert rate.loc["sad", "rate"] == 1.0 and np.isnan(rate.loc["neutral", "rate"])
+    assert correction_table(entries, normalize=True).loc["sad"].sum() == 1
+
+
+def test_summaries_of_an_empty_journal(empty):
+    assert daily_mood(empty).empty and weekly_mix(empty).empty
+    assert calendar_table(empty).shape == (7, 0)
+    assert time_of_day(empty).to_numpy().sum() == 0
+    assert correction_table(empty).to_numpy().sum() == 0
+    assert correction_rate(empty).loc["all", "labelled"] == 0
+
+
+def test_arguments_are_checked(entries):
+    with pytest.raises(ValueError, match="window"):
+        daily_mood(entries, window=0)
+    with pytest.raises(ValueError, match="divid"):
+        time_of_day(entries, hours=5)
+    with pytest.raises(ValueError, match="value"):
+        calendar_table(entries, value="mean")
+    with pytest.raises(ValueError, match="lack column"):
+        correction_table(entries.drop(columns="user_label"))
+
+
+PLOTS = [(plot_mood, {}), (plot_weekly_mix, {}), (plot_calendar, {}), (plot_calendar, {"value": "dominant"}),
+         (plot_time_of_day, {}), (plot_corrections, {})]
+
+
+@pytest.mark.parametrize(("plot", "options"), PLOTS, ids=lambda x: getattr(x, "__name__", str(x)))
+def test_plots_return_axes(entries, empty, plot, options):
+    _, ax = plt.subplots()
+    assert plot(entries, ax=ax, **options) is ax
+    assert ax.has_data() or ax.collections or ax.patches
+    new = plot(entries, **options)
+    assert isinstance(new, matplotlib.axes.Axes) and new is not ax
+    blank = plot(empty, **options)
+    assert isinstance(blank, matplotlib.axes.Axes) and any("no entries" in t.get_text() for t in blank.texts)
+    plt.close("all")
+
+
+def test_weekly_mix_plot_stacks_bars(entries):
+    ax = plot_weekly_mix(entries)
+    assert len(ax.patches) == 7 * 2
+    tops = {}
+    for bar in ax.patches:
+        tops[round(bar.get_x(), 3)] = max(tops.get(round(bar.get_x(), 3), 0), bar.get_y() + bar.get_height())
+    assert all(v == pytest.approx(1) for v in tops.values())
+    plt.close("all")
