@@ -235,7 +235,115 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _journal(args: argparse.Namespace):
+    from emoj_lib.journal import Journal
+
+    return Journal(args.journal)
+
+
+def cmd_journal_add(args: argparse.Namespace) -> int:
+    """Add the face of a photo to the journal (the largest face unless --face says otherwise)."""
+    from emoj_lib.journal import Entry
+    from emoj_lib.personal import current_model
+    from emoj_lib.recognizer import Recognizer
+
+    journal = _journal(args)
+    rec = Recognizer(args.model or current_model(journal.folder))
+    readings = rec.analyze(args.photo, policy="all")
+    if not readings:
+        print(f"emoj: no face found in {args.photo}; nothing saved", file=sys.stderr)
+        return 1
+    if not 1 <= args.face <= len(readings):
+        print(f"emoj: --face {args.face}: the photo has {len(readings)} face(s)", file=sys.stderr)
+        return 2
+    reading = readings[args.face - 1]
+    entry = Entry.from_reading(reading, source=args.source, model=rec.name,
+                               model_version=str(rec.card.get("version", rec.card.get("date", ""))),
+                               user_label=args.label, note=args.note or "", tags=args.tags or ())
+    journal.append(entry, photo=args.photo if args.keep_photo else None)
+    print(f"{journal.path}: entry {entry.entry_id}: {reading.emotion} ({reading.confidence:.2f})"
+          + (f", your label: {entry.user_label}" if entry.user_label else ""))
+    return 0
+
+
+def cmd_journal_list(args: argparse.Namespace) -> int:
+    """List the latest journal entries."""
+    entries = _journal(args).read(pixels=False).entries
+    cols = [c for c in ("timestamp", "source", "emotion", "confidence", "user_label", "note", "tags") if c in entries]
+    last = entries.sort_values("timestamp").tail(args.last)[cols]
+    if args.json:
+        print(last.reset_index().to_json(orient="records", date_format="iso", indent=2))
+    else:
+        print(last.to_string() if len(last) else "the journal is empty")
+    return 0
+
+
+def cmd_journal_plot(args: argparse.Namespace) -> int:
+    """Draw a mood chart of the journal into a PNG file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from emoj_lib.journal import analytics
+
+    entries = _journal(args).read(pixels=False).entries
+    draw = {"mood": analytics.plot_mood, "weekly": analytics.plot_weekly_mix, "calendar": analytics.plot_calendar,
+            "time": analytics.plot_time_of_day, "corrections": analytics.plot_corrections}[args.kind]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    draw(entries, ax=ax)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=110)
+    plt.close(fig)
+    print(f"{args.out}: {args.kind} chart of {len(entries)} entries")
+    return 0
+
+
+def cmd_journal_personalize(args: argparse.Namespace) -> int:
+    """Fine-tune the user's model on their labelled entries (stage 3) and save a new version."""
+    from emoj_lib.personal import personalize
+
+    result = personalize(_journal(args), min_labelled=args.min_labelled, verbose=2)
+    print(result.comparison().round(4).to_string())
+    print(f"personal model: {result.model_path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the journal demo: a portrait read by the model, a journal entry, a mood chart."""
+    from skimage import data as skdata
+
+    from emoj_lib.journal import Entry, Journal
+    from emoj_lib.labels import EMOTIONS
+    from emoj_lib.recognizer import Recognizer
+
+    out = Path(args.out)
+    journal = Journal(out / "journal")
+    photo = skdata.astronaut()  # public domain (NASA), shipped inside scikit-image
+    print("== emoJ demo: Eileen Collins' astronaut portrait (scikit-image, public domain) ==")
+    rec = Recognizer(args.model)
+    readings = rec.analyze(photo, policy="all")
+    if not readings:
+        print("emoj: no face found in the demo photo", file=sys.stderr)
+        return 1
+    reading = readings[0]
+    print(f"model {rec.name}: {len(readings)} face(s); the largest at {reading.box.as_tuple()}")
+    for e, p in sorted(zip(EMOTIONS, reading.probabilities, strict=True), key=lambda t: -t[1]):
+        print(f"  {e:9s} {p:6.3f} {'#' * round(40 * p)}")
+    entry = journal.append(Entry.from_reading(reading, source="file", model=rec.name,
+                                              model_version=str(rec.card.get("date", "")),
+                                              note="emoj demo: astronaut portrait"))
+    print(f"\njournal entry {entry.entry_id} written to {journal.path} (owner-only permissions)")
+    cmd_journal_plot(argparse.Namespace(journal=journal.folder, kind="mood", out=out / "mood.png"))
+    print(f"mood over time: {out / 'mood.png'}")
+    print("\nOpen the journal app (webcam, upload, corrections, history):\n"
+          "  .venv/bin/jupyter lab notebooks/05_journal.ipynb      (as a notebook)\n"
+          "  .venv/bin/voila notebooks/05_journal.ipynb            (as an app, no code shown)\n"
+          "Your journal lives in ~/emoj-journal (or $EMOJ_JOURNAL_DIR); nothing is sent anywhere.")
+    return 0
+
+
+def cmd_data_demo(args: argparse.Namespace) -> int:
     """Run the data pipeline demo: FER2013 report, then crop the sample photos into a FER-format CSV."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -363,11 +471,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("notebooks", help="execute the notebooks with parameters into reports/ (see --help)",
                    add_help=False)
 
-    demo = sub.add_parser("demo", help="the data pipeline demo: FER2013 report and the sample photos cropped")
-    demo.add_argument("--fer", type=Path, default=None, help="FER2013 CSV (default: the shared data)")
-    demo.add_argument("--photos", type=Path, default=None, help="folder of photos (default: the shared photos)")
-    demo.add_argument("--out", type=Path, default=cfg.LOCAL_DATA_DIR / "processed", help="output folder")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    ddemo = dsub.add_parser("demo", help="the data pipeline demo: FER2013 report and the sample photos cropped")
+    ddemo.add_argument("--fer", type=Path, default=None, help="FER2013 CSV (default: the shared data)")
+    ddemo.add_argument("--photos", type=Path, default=None, help="folder of photos (default: the shared photos)")
+    ddemo.add_argument("--out", type=Path, default=cfg.LOCAL_DATA_DIR / "processed", help="output folder")
+    ddemo.add_argument("--quiet", action="store_true", help="no progress bar")
+    ddemo.set_defaults(func=cmd_data_demo)
+
+    jo = sub.add_parser("journal", help="the emotional journal: add a photo, list entries, charts, personalise")
+    jsub = jo.add_subparsers(dest="action", required=True)
+    jopts = argparse.ArgumentParser(add_help=False)
+    jopts.add_argument("--journal", type=Path, default=None, help="journal folder (default ~/emoj-journal)")
+    add = jsub.add_parser("add", parents=[jopts], help="add the face of a photo to the journal")
+    add.add_argument("photo", type=Path)
+    add.add_argument("--label", default=None, help="your own label (confirm or correct the model)")
+    add.add_argument("--note", default=None)
+    add.add_argument("--tags", nargs="*", default=None)
+    add.add_argument("--face", type=int, default=1, help="which face, largest first (default 1)")
+    add.add_argument("--source", choices=["file", "upload", "webcam", "camera"], default="file")
+    add.add_argument("--keep-photo", action="store_true", help="keep a copy of the photo beside the journal")
+    add.add_argument("--model", type=Path, default=None, help="default: your latest personal model, else shipped")
+    add.set_defaults(func=cmd_journal_add)
+    ls = jsub.add_parser("list", parents=[jopts], help="the latest entries")
+    ls.add_argument("--last", type=int, default=20)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_journal_list)
+    pl = jsub.add_parser("plot", parents=[jopts], help="draw a mood chart into a PNG")
+    pl.add_argument("out", type=Path)
+    pl.add_argument("--kind", choices=["mood", "weekly", "calendar", "time", "corrections"], default="mood")
+    pl.set_defaults(func=cmd_journal_plot)
+    pe = jsub.add_parser("personalize", parents=[jopts], help="stage 3: fine-tune your model on your labels")
+    pe.add_argument("--min-labelled", type=int, default=20)
+    pe.set_defaults(func=cmd_journal_personalize)
+
+    demo = sub.add_parser("demo", help="the journal demo: a portrait read, a journal entry, a mood chart")
+    demo.add_argument("--out", type=Path, default=cfg.LOCAL_DATA_DIR / "demo", help="demo journal folder")
+    demo.add_argument("--model", type=Path, default=None, help="model (default: the shipped model)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -67,3 +67,39 @@ def test_real_entry_point_help_and_bad_arguments():
     done = subprocess.run([EMOJ, "train", "stage1", "--epochs", "many"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2 and "invalid int value" in done.stderr
+
+
+def test_journal_commands(tmp_path, tiny_model, capsys, require_shared):
+    from emoj_lib import config
+
+    photo = require_shared(config.photos_dir() / "deepface__couple.jpg")
+    j = ["--journal", str(tmp_path / "j")]
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(wall)
+    assert main(["journal", "add", str(wall), "--model", str(tiny_model), *j]) == 1
+    assert "no face found" in capsys.readouterr().err
+    assert main(["journal", "add", str(photo), "--model", str(tiny_model), "--face", "3", *j]) == 2
+    assert main(["journal", "add", str(photo), "--model", str(tiny_model), "--face", "2", "--label", "happy",
+                 "--note", "a, \"quoted\" note", *j]) == 0
+    capsys.readouterr()
+    assert main(["journal", "list", "--json", *j]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["user_label"] == "happy" and row["note"] == 'a, "quoted" note'
+    assert main(["journal", "plot", str(tmp_path / "mood.png"), *j]) == 0
+    assert (tmp_path / "mood.png").stat().st_size > 1000
+    assert main(["journal", "personalize", *j]) == 1
+    assert "needs at least 20" in capsys.readouterr().err
+
+
+def test_demo_writes_a_journal_entry_and_a_chart(tmp_path, tiny_model, capsys):
+    import stat
+
+    from emoj_lib.journal import read_journal
+
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--model", str(tiny_model)]) == 0
+    out = capsys.readouterr().out
+    assert "1 face(s)" in out and "voila notebooks/05_journal.ipynb" in out
+    entries = read_journal(tmp_path / "demo" / "journal" / "journal.csv").entries
+    assert len(entries) == 1 and entries.note.iloc[0] == "emoj demo: astronaut portrait"
+    assert stat.S_IMODE((tmp_path / "demo" / "journal" / "journal.csv").stat().st_mode) == 0o600
+    assert (tmp_path / "demo" / "mood.png").stat().st_size > 1000

@@ -340,7 +340,10 @@ def plot_mood(entries: pd.DataFrame, *, window: int = 7, use_labels: bool = True
     long = daily[[f"smooth_{e}" for e in EMOTIONS]].set_axis(list(EMOTIONS), axis=1).rename_axis("day")
     long = long.reset_index().melt(id_vars="day", var_name="emotion", value_name="mood")
     sns.lineplot(data=long, x="day", y="mood", hue="emotion", hue_order=list(EMOTIONS), palette=EMOTION_COLORS,
-                 ax=ax)
+                 ax=ax, marker="o" if len(daily) < 3 else None)
+    if len(daily) < 7:  # a new journal: show the week around its first days, not an automatic span of years
+        first, last = pd.Timestamp(daily.index.min()), pd.Timestamp(daily.index.max())
+        ax.set_xlim(first - pd.Timedelta(days=3), last + pd.Timedelta(days=3))
     dom = daily["dominant"].dropna()
     ax.scatter(dom.index, np.full(len(dom), 1.06), c=[EMOTION_COLORS[e] for e in dom], s=25, marker="s",
                clip_on=False, zorder=3)
