@@ -194,6 +194,14 @@ def cmd_data_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_left_out(report) -> None:
+    """Print the files of a crop/folder report that were left out, and why."""
+    left = report[report.status != "kept"]
+    if len(left):
+        print(f"left out ({len(left)}):")
+        print(left[["file", "status", "reason"]].to_string(index=False))
+
+
 def cmd_data_crop(args: argparse.Namespace) -> int:
     """Crop the faces of a folder of photos into a FER-format CSV, with a report of every photo."""
     from emoj_lib.faces import crop_folder
@@ -202,10 +210,7 @@ def cmd_data_crop(args: argparse.Namespace) -> int:
                          recursive=args.recursive, progress=not args.quiet)
     counts = report.status.value_counts()
     print(f"{args.out}: {int(counts.get('kept', 0))} face(s) from {len(report)} photo(s)")
-    left = report[report.status != "kept"]
-    if len(left):
-        print(f"left out ({len(left)}):")
-        print(left[["file", "status", "reason"]].to_string(index=False))
+    _print_left_out(report)
     return 0
 
 
@@ -228,10 +233,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     data, report = read_image_folder(args.root, usage=args.usage, progress=not args.quiet)
     write_fer_csv(args.out, data.images, data.labels, data.usage)
     print(f"{args.out}: {len(data)} faces")
-    left = report[report.status != "kept"]
-    if len(left):
-        print(f"left out ({len(left)}):")
-        print(left[["file", "status", "reason"]].to_string(index=False))
+    _print_left_out(report)
     return 0
 
 
