@@ -4,6 +4,10 @@
 :meth:`Entry.from_reading`), amendments (the user's label, notes, tags) and optional photos; reading gives
 a :class:`JournalData` (``entries`` DataFrame, ``changes`` history, ``problems``). The analytics functions
 summarise ``entries`` into DataFrames and draw them with seaborn (imported only when plotting).
+
+Modules: :mod:`~emoj_lib.journal.entry` (:class:`Entry`), :mod:`~emoj_lib.journal.fileformat` (the file
+format, documented there), :mod:`~emoj_lib.journal.reader` (:func:`read_journal`, :class:`JournalData`),
+:mod:`~emoj_lib.journal.store` (:class:`Journal`) and :mod:`~emoj_lib.journal.analytics`.
 """
 
 from emoj_lib.journal.analytics import (
@@ -22,17 +26,10 @@ from emoj_lib.journal.analytics import (
     time_of_day,
     weekly_mix,
 )
-from emoj_lib.journal.store import (
-    AMENDABLE,
-    COLUMNS,
-    SCHEMA_VERSION,
-    SOURCES,
-    Entry,
-    Journal,
-    JournalData,
-    JournalWarning,
-    read_journal,
-)
+from emoj_lib.journal.entry import SOURCES, Entry
+from emoj_lib.journal.fileformat import AMENDABLE, COLUMNS, SCHEMA_VERSION
+from emoj_lib.journal.reader import JournalData, JournalWarning, read_journal
+from emoj_lib.journal.store import Journal
 
 __all__ = [
     "AMENDABLE",
