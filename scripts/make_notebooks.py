@@ -464,10 +464,317 @@ the run folder; the journal can use it with `Recognizer(model_path)`.
 """),
 ]
 
+STAGE3 = [
+    md("""
+# 03 · Stage 3: a personal model from the journal
+
+Stage 1 learnt expressions from FER2013's strangers and stage 2 adapted that model to new kinds of photos.
+Stage 3 adapts it to one person, the journal's owner. Every entry the user labelled, confirming the model's
+reading or correcting it, is a face of that person with a label they vouch for. `personalize` fine-tunes the
+journal's current model on those faces (the classifier head first, then the top feature block at a low learning
+rate) and saves the result in the journal folder as the next version, which the journal app then uses. It is
+what `emoj journal personalize` runs.
+
+Three choices keep it honest:
+
+- **Replay against forgetting.** A few dozen or hundred faces of one person pull the network towards that
+  person's face, camera and lighting, and away from everybody else. A sample of FER2013 Training faces is mixed
+  into the training faces (by default twice as many as the user's, at most 4,000) to keep the general skill, and
+  FER2013 PrivateTest, measured before and after, shows how much of it was lost.
+- **Held-out entries.** A quarter of the labelled entries (stratified by emotion) is never trained on; accuracy on
+  them before and after is the measure of the gain. With 80 entries or more, a further 15% picks the best epoch.
+- **Versions kept.** Each run writes `models/personal-v<N>.keras` with its card (base model, faces used,
+  before/after figures) and keeps the earlier versions: the journal uses the latest, so deleting a version that
+  turned out worse falls back to the one before. Nothing leaves the journal folder (owner-only permissions).
+"""),
+    parameters("""
+journal_dir = None  # the user's journal folder; None: emoj_lib.config.journal_dir() (~/emoj-journal by default)
+base_model = None  # the starting model (.keras with its card); None: the journal's current model (latest version)
+min_labelled = 20  # do not personalise below this many labelled entries (emoj_lib.personal.MIN_LABELLED)
+head_epochs = None  # phase 1: only the classifier head trains; None: as default_personal_config
+fine_tune_epochs = None  # phase 2: the top block trains too; None: as default_personal_config
+replay = None  # FER2013 Training faces mixed in against forgetting; None: as default_personal_config; 0: none
+fer_path = None  # FER2013 CSV: Training is replayed, PrivateTest the reference; None: the shared copy, if any
+seed = 0  # seeds the held-out split, the replay sample, shuffling and augmentation
+out_dir = None  # where the figures are written; None: reports/03_stage3_personalize/
+"""),
+    code("""
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+
+import emoj_lib
+from emoj_lib import config
+from emoj_lib.cards import git_commit, load_model, read_card
+from emoj_lib.data import read_fer_csv
+from emoj_lib.evaluation import plot_confusion_matrix, predict_proba
+from emoj_lib.journal import Journal, correction_rate, plot_corrections
+from emoj_lib.personal import (
+    PersonalizationError,
+    current_model,
+    default_personal_config,
+    personal_versions,
+    personalize,
+)
+
+journal = Journal(journal_dir)
+base_model = Path(base_model or current_model(journal.folder))
+fer_path = fer_path or (config.fer2013_path() if config.fer2013_path().is_file() else None)
+out_dir = Path(out_dir or config.REPORTS_DIR / "03_stage3_personalize")
+out_dir.mkdir(parents=True, exist_ok=True)
+""" + PROVENANCE),
+    md("""
+## The journal at a glance
+
+Every entry is a face the model read; the user may label it later (an amendment row: the latest label wins).
+Only labelled entries train. Below, the last entries, then the labelled faces per emotion: an emotion the user
+never labelled cannot be learnt, and the held-out figures for an emotion with two or three faces are noise.
+"""),
+    code("""
+data = journal.read()
+entries, labelled = data.entries, data.labelled_faces()
+print(f"{journal.path}: {len(entries):,} entries, {len(labelled):,} labelled by the user "
+      f"(personalisation needs at least {min_labelled})")
+entries[["timestamp", "source", "emotion", "confidence", "user_label", "model", "model_version"]].tail(8)
+"""),
+    code("""
+labelled.counts()
+"""),
+    md("""
+## Where the model fails this person
+
+For each predicted emotion (rows), how the user labelled it (columns): the diagonal holds confirmations, the
+rest corrections. The correction rate per predicted emotion shows where the model misreads this face most, and
+where personalisation has most to gain; a journal of confirmations only has little to teach the model.
+"""),
+    code("""
+correction_rate(entries).round(3)
+"""),
+    code("""
+ax = plot_corrections(entries)
+ax.figure.savefig(out_dir / "corrections.png", dpi=110, bbox_inches="tight")
+"""),
+    md("""
+## Settings
+
+`default_personal_config` scales the settings to the number of labelled faces; the parameters above override
+the epochs and the replay. Replay faces and the reference set come from FER2013 (`fer_path`).
+"""),
+    code("""
+defaults = default_personal_config(len(labelled), seed=seed)
+personal_config = replace(
+    defaults,
+    head_epochs=defaults.head_epochs if head_epochs is None else head_epochs,
+    fine_tune_epochs=defaults.fine_tune_epochs if fine_tune_epochs is None else fine_tune_epochs,
+    replay=defaults.replay if replay is None else replay,
+)
+fer = read_fer_csv(fer_path) if fer_path else None
+print(f"starting from {base_model}")
+print(f"FER2013: {fer.source if fer is not None else 'none (no replay, no reference)'}")
+pd.Series(personal_config.to_dict(), dtype=object).to_frame("value")
+"""),
+    md("""
+## Personalisation
+
+`personalize` refuses a journal with fewer than `min_labelled` labelled entries; the notebook then prints why
+and the cells that need the new model do nothing. Run it again once more entries are confirmed or corrected.
+"""),
+    code("""
+result = None
+try:
+    result = personalize(journal, config=personal_config, min_labelled=min_labelled, base_model=base_model,
+                         replay_data=fer.split("Training") if fer is not None else None,
+                         reference=fer.split("PrivateTest") if fer is not None else None, verbose=2)
+    print(f"personal model: {result.model_path}")
+except PersonalizationError as exc:
+    print(f"not personalised: {exc}")
+"""),
+    md("""
+## Before and after
+
+`holdout` is the user's held-out entries, `reference` FER2013 PrivateTest. Expect a gain on the first and a
+small loss, or none, on the second; a large loss means the user's faces pulled the model too far (more replay,
+fewer epochs). The held-out set is small (a quarter of the labelled entries), so a difference of one face moves
+its accuracy by several points.
+"""),
+    code("""
+if result is not None:
+    comparison = result.comparison()
+    display(comparison.round(4))
+"""),
+    code("""
+if result is not None:
+    held = result.holdout
+    base, _ = load_model(base_model)
+    fig, axes = plt.subplots(1, 3, figsize=(19, 5.5), gridspec_kw={"width_ratios": [0.7, 1, 1]})
+    comparison["accuracy"].unstack()[["before", "after"]].plot.bar(
+        ax=axes[0], rot=0, ylabel="accuracy", ylim=(0, 1), title="Accuracy before and after")
+    plot_confusion_matrix(held.labels, predict_proba(base, held.images), ax=axes[1],
+                          title=f"held-out entries ({len(held)}), before")
+    plot_confusion_matrix(held.labels, predict_proba(result.model, held.images), ax=axes[2],
+                          title=f"held-out entries ({len(held)}), after")
+    fig.savefig(out_dir / "before_after.png", dpi=110, bbox_inches="tight")
+"""),
+    md("""
+## The personal models of this journal
+
+Oldest first; the journal app uses the last one. Each card records what the version was trained from and its
+held-out accuracy before and after.
+"""),
+    code("""
+cards = pd.json_normalize([read_card(path) for _, path in personal_versions(journal.folder)])
+print(f"the journal now uses {current_model(journal.folder)}")
+cards.reindex(columns=["version", "date", "base_model.name", "data.train_faces", "data.replay_faces",
+                       "data.holdout_faces", "metrics.before.holdout.accuracy", "metrics.after.holdout.accuracy",
+                       "metrics.after.reference.accuracy"])
+"""),
+]
+
+TUNING = [
+    md("""
+# 04 · Hyperparameter search
+
+Notebook 01 trains one configuration; this one searches the `emojnet` family with keras-tuner
+(`emoj_lib.tuning`). The search space (every hyperparameter has a default, and the defaults are notebook 01's
+stage-1 configuration):
+
+| hyperparameter | values | where |
+|---|---|---|
+| `depth` | 2 .. `max_depth` blocks | network |
+| `width` | 16, 32, 48, 64 filters in the first block (doubling per block, at most 256) | network |
+| `convs_per_block` | 1 .. 3 | network |
+| `dropout` | 0 .. 0.6, before the classifier | network |
+| `dense` | 64, 128, 256, 512 units | network |
+| `learning_rate` | 1e-4 .. 3e-3, log scale | optimiser (AdamW) |
+| `label_smoothing` | 0 .. 0.2 | loss |
+| `augment_strength` | 0 .. 1.5 times the default augmentation | training data |
+| `batch_size` | 32, 64, 128 | training data |
+
+Every trial trains on FER2013 *Training* and is scored by its best *PublicTest* accuracy (`val_accuracy`);
+*PrivateTest* is left for the retrained best configuration. The tuners:
+
+- **hyperband** (Li et al., 2018) runs many configurations for a few epochs and gives the best of them more,
+  up to `max_epochs` (successive halving, factor 3): many configurations for the compute;
+- **bayesian** fits a Gaussian process to the scores so far and picks the next trial where it expects the most
+  (`max_trials` trials of `epochs` epochs);
+- **random** draws `max_trials` configurations at random: the baseline the other two should beat.
+
+Trials are saved in `directory/project_name`, so a search that stops resumes where it was when this notebook is
+run again with the same parameters. To spread a search over several machines, run `emoj tune` with
+`--role chief` on one and `--role worker` on the others, sharing one `--directory` (see the README); this notebook
+can then read the finished search with the same `tuner`, `directory` and `project_name`.
+"""),
+    parameters("""
+fer_path = None  # FER2013 CSV; None: the shared copy, emoj_lib.config.fer2013_path()
+sample = None  # search on this many Training faces (stratified), a fifth as many PublicTest faces; None: all
+tuner = "hyperband"  # "hyperband", "bayesian" or "random"
+max_trials = 10  # trials of the bayesian and random tuners (Hyperband's budget comes from max_epochs)
+max_epochs = 10  # Hyperband's largest epoch budget per trial
+epochs = 10  # epochs per trial of the bayesian and random tuners
+max_depth = 5  # largest number of blocks searched
+directory = None  # where the trials are kept (resumable); None: runs/tuning-notebook
+project_name = "emojnet"  # the search's folder inside directory
+overwrite = False  # True: start afresh instead of resuming the project
+retrain_epochs = 40  # epoch budget of the best configuration's retraining
+seed = 0  # seeds the search, every trial and the retraining
+out_dir = None  # where the figures are written; None: reports/04_tuning/
+"""),
+    code("""
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import emoj_lib
+from emoj_lib import config
+from emoj_lib.cards import git_commit
+from emoj_lib.data import read_fer_csv
+from emoj_lib.evaluation import plot_history
+from emoj_lib.training import TrainConfig, stage1_data, train_stage1
+from emoj_lib.tuning import best_train_config, make_tuner, plot_results, results_table, run_search
+
+directory = Path(directory or config.RUNS_DIR / "tuning-notebook")
+out_dir = Path(out_dir or config.REPORTS_DIR / "04_tuning")
+out_dir.mkdir(parents=True, exist_ok=True)
+""" + PROVENANCE),
+    md("""
+## The faces
+
+`stage1_data` prepares them as stage 1 does: blank Training faces dropped, then the stratified `sample`.
+"""),
+    code("""
+fer = read_fer_csv(fer_path or config.fer2013_path())
+prepared = stage1_data(fer, TrainConfig(sample=sample, seed=seed))
+print(f"{fer.source}: {prepared['dropped']} Training faces dropped (blank)")
+pd.concat([prepared["train"].counts(), prepared["val"].counts()])
+"""),
+    md("""
+## The search
+
+keras-tuner prints the current trial and clears it when the next begins; every trial is in the results below.
+"""),
+    code("""
+search = make_tuner(tuner, directory=directory, project_name=project_name, max_trials=max_trials,
+                    max_epochs=max_epochs, seed=seed, overwrite=overwrite, max_depth=max_depth)
+search.search_space_summary()
+"""),
+    code("""
+search = run_search(search, prepared["train"], prepared["val"], epochs=epochs, verbose=2)
+"""),
+    md("""
+## Results
+
+Every trial, best first: its score (best PublicTest accuracy over its epochs) and hyperparameters. With Hyperband,
+a configuration appears once per round it reached, with more epochs each time. On a sample the scores are noisy:
+trust large differences and trends, not the order of near ties.
+"""),
+    code("""
+results = results_table(search)
+results
+"""),
+    code("""
+fig, axes = plt.subplots(1, 3, figsize=(17, 4))
+plot_results(results, ax=axes[0])
+plot_results(results, param="width", ax=axes[1])
+plot_results(results, param="dropout", ax=axes[2])
+fig.savefig(out_dir / "tuning_results.png", dpi=110, bbox_inches="tight")
+"""),
+    md("""
+## The best configuration, retrained
+
+The best trial's hyperparameters become a stage-1 `TrainConfig` (the same faces: `sample`), trained for
+`retrain_epochs` with early stopping on PublicTest and reported on every split, PrivateTest included. The model
+and its card go to `directory/project_name/best`, the folder `emoj tune --retrain-epochs` uses; it resumes a
+stopped retraining, and refuses another configuration (after a longer search found a new best, move it away).
+"""),
+    code("""
+best_config = best_train_config(search, epochs=retrain_epochs, seed=seed, sample=sample)
+pd.Series(best_config.to_dict(), dtype=object).to_frame("value")
+"""),
+    code("""
+best = train_stage1(best_config, fer=fer, run_dir=directory / project_name / "best", verbose=2)
+print(f"model: {best.model_path}")
+"""),
+    code("""
+axes = plot_history(best.history)
+axes[0].figure.savefig(out_dir / "best_curves.png", dpi=110, bbox_inches="tight")
+"""),
+    code("""
+best.metrics.round(4)
+"""),
+]
+
 NOTEBOOKS = {
     "00_explore_data": EXPLORE,
     "01_stage1_fer2013": STAGE1,
     "02_stage2_transfer": STAGE2,
+    "03_stage3_personalize": STAGE3,
+    "04_tuning": TUNING,
 }
 
 

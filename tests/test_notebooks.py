@@ -18,7 +18,8 @@ from emoj_lib import config
 from emoj_lib.data import FerData, read_fer_csv, write_fer_csv
 from emoj_lib.data.folders import export_image_folder
 from emoj_lib.evaluation import worst_mistakes
-from emoj_lib.labels import FERPLUS_COLUMNS
+from emoj_lib.journal import Entry, Journal
+from emoj_lib.labels import EMOTIONS, FERPLUS_COLUMNS
 from emoj_lib.notebooks import (
     NOTEBOOKS_DIR,
     NotebookError,
@@ -29,10 +30,12 @@ from emoj_lib.notebooks import (
     run_all,
     run_notebook,
 )
+from emoj_lib.personal import personal_versions
 from emoj_lib.plots import plot_emotion_grid, plot_faces, plot_mistakes
+from emoj_lib.tuning import trials_by_tuner
 
 NOTEBOOKS = list_notebooks()
-EXPECTED = {"00_explore_data", "01_stage1_fer2013", "02_stage2_transfer"}
+EXPECTED = {"00_explore_data", "01_stage1_fer2013", "02_stage2_transfer", "03_stage3_personalize", "04_tuning"}
 
 
 def code_cells(nb):
@@ -208,6 +211,20 @@ def smoke_data(tmp_path_factory, request):
     return {"fer_path": fer_path, "ferplus_path": ferplus_path, "photos_dir": photos, "shared": shared}
 
 
+def user_journal(folder, n, labelled, seed=3):
+    """A journal of ``n`` entries of one "user" (faces a model trained on learnable faces has not seen).
+
+    The first ``labelled`` entries carry the user's label; the predictions are random, so some are corrections.
+    """
+    rng = np.random.default_rng(seed)
+    faces = learnable_faces(rng, n, "Journal", transpose=True)
+    journal = Journal(folder, fsync=False)
+    for i, (face, label) in enumerate(zip(faces.images, faces.labels, strict=True)):
+        journal.append(Entry(face, (0, 0, 48, 48), rng.dirichlet(np.ones(7)), "webcam", "tiny", "1",
+                             user_label=EMOTIONS[label] if i < labelled else None))
+    return journal
+
+
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_all_notebooks_run_on_smoke_data(tmp_path, smoke_data, tiny_model):
@@ -221,6 +238,10 @@ def test_all_notebooks_run_on_smoke_data(tmp_path, smoke_data, tiny_model):
         "02_stage2_transfer": {**small, "photos_dir": smoke_data["photos_dir"], "base_model": tiny_model,
                                "head_epochs": 1, "fine_tune_epochs": 1, "transfer_options": {"batch_size": 16},
                                "run_dir": tmp_path / "runs" / "stage2"},
+        "03_stage3_personalize": {**small, "journal_dir": user_journal(tmp_path / "journal", 120, 120).folder,
+                                  "base_model": tiny_model, "head_epochs": 1, "fine_tune_epochs": 1, "replay": 40},
+        "04_tuning": {**small, "tuner": "random", "max_trials": 2, "epochs": 1, "max_depth": 2, "sample": 300,
+                      "retrain_epochs": 1, "directory": tmp_path / "tuning"},
     }
     done = run_all(tmp_path / "reports", parameters, timeout=600)
     assert set(done) == {p.stem for p in NOTEBOOKS}
@@ -234,10 +255,33 @@ def test_all_notebooks_run_on_smoke_data(tmp_path, smoke_data, tiny_model):
 
     figures = tmp_path / "reports"  # each notebook's out_dir defaults to reports/<name>/
     for name, figure in (("00_explore_data", "duplicates.png"), ("01_stage1_fer2013", "worst_mistakes.png"),
-                         ("02_stage2_transfer", "before_after.png")):
+                         ("02_stage2_transfer", "before_after.png"), ("03_stage3_personalize", "before_after.png"),
+                         ("04_tuning", "tuning_results.png")):
         assert (figures / name / figure).stat().st_size > 1000
     assert (tmp_path / "runs" / "stage1" / "model.keras").is_file()
     assert (tmp_path / "runs" / "stage2" / "model.keras").is_file()
     stage2 = nbformat.writes(nbformat.read(done["02_stage2_transfer"], as_version=4))
     for status in ("unreadable", "no face", "not an image", "unknown folder"):
         assert status in stage2
+
+    [(version, personal)] = personal_versions(tmp_path / "journal")  # stage 3: one new version, with replay
+    card = personal.with_suffix(".json").read_text()
+    assert version == 1 and '"replay_faces": 40' in card and '"stage": 3' in card
+    assert f"the journal now uses {personal}" in nbformat.writes(nbformat.read(done["03_stage3_personalize"],
+                                                                                 as_version=4))
+    assert len(trials_by_tuner(tmp_path / "tuning", "emojnet")) == 2  # stage 4: two trials, the best retrained
+    assert (tmp_path / "tuning" / "emojnet" / "best" / "model.keras").is_file()
+
+
+@pytest.mark.slow
+def test_stage3_notebook_stops_cleanly_with_too_few_labels(tmp_path, small_fer):
+    """Below min_labelled the notebook says why and runs to its end without training anything."""
+    journal = user_journal(tmp_path / "journal", 12, 5)
+    fer_path = write_fer_csv(tmp_path / "fer.csv", small_fer.images, small_fer.labels, small_fer.usage)
+    out = run_notebook(NOTEBOOKS_DIR / "03_stage3_personalize.ipynb", tmp_path / "03.ipynb",
+                       {"journal_dir": journal.folder, "fer_path": fer_path, "out_dir": tmp_path / "figures"},
+                       timeout=300)
+    text = nbformat.writes(nbformat.read(out, as_version=4))
+    assert "not personalised: only 5 labelled journal entries" in text and "needs at least 20" in text
+    assert personal_versions(journal.folder) == [] and not (tmp_path / "figures" / "before_after.png").exists()
+    assert (tmp_path / "figures" / "corrections.png").is_file()
