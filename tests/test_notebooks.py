@@ -242,6 +242,7 @@ def test_all_notebooks_run_on_smoke_data(tmp_path, smoke_data, tiny_model):
                                   "base_model": tiny_model, "head_epochs": 1, "fine_tune_epochs": 1, "replay": 40},
         "04_tuning": {**small, "tuner": "random", "max_trials": 2, "epochs": 1, "max_depth": 2, "sample": 300,
                       "retrain_epochs": 1, "directory": tmp_path / "tuning"},
+        "05_journal": {"journal_dir": tmp_path / "journal5", "model_path": tiny_model},
     }
     done = run_all(tmp_path / "reports", parameters, timeout=600)
     assert set(done) == {p.stem for p in NOTEBOOKS}

@@ -1,0 +1,453 @@
+"""The journal app: take or upload a photo, see the emotion read in the face, confirm or correct it, save it.
+
+>>> app = JournalApp()  # ~/emoj-journal (or $EMOJ_JOURNAL_DIR), the user's current model  # doctest: +SKIP
+>>> app  # in a notebook, or served by `voila notebooks/05_journal.ipynb`  # doctest: +SKIP
+
+Everything runs in the kernel on the user's machine: the photo goes from the browser to the kernel, the
+entry to the journal folder, and nothing anywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from emoj_lib.errors import ImageReadError
+from emoj_lib.journal import SOURCES, Entry, Journal
+from emoj_lib.labels import EMOTIONS
+from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
+from emoj_lib.ui.history import HistoryView
+from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
+
+__all__ = ["MODEL_ENV", "JournalApp", "resolve_model_path"]
+
+log = logging.getLogger(__name__)
+
+MODEL_ENV = "EMOJ_MODEL"
+"""An environment variable naming the model the app uses (before the journal's personal model)."""
+
+_STYLES = {
+    "info": ("#0d47a1", "#e3f2fd"),
+    "success": ("#1b5e20", "#e8f5e9"),
+    "warning": ("#7a4f01", "#fff8e1"),
+    "error": ("#b71c1c", "#ffebee"),
+}
+
+
+def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
+                       model_path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the model the app uses.
+
+    Parameters
+    ----------
+    journal_folder : str or PathLike, optional
+        The journal folder (default :func:`emoj_lib.config.journal_dir`).
+    model_path : str or PathLike, optional
+        An explicit model: used when given.
+
+    Returns
+    -------
+    Path
+        ``model_path`` if given, else ``$EMOJ_MODEL`` if set, else the journal's latest personal model,
+        else the shipped model (:func:`emoj_lib.personal.current_model`). The file may not exist.
+
+    """
+    if model_path is not None:
+        return Path(model_path).expanduser()
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        return Path(env).expanduser()
+    from emoj_lib.personal import current_model
+
+    return current_model(journal_folder)
+
+
+def _is_encoded(data: bytes) -> bool:
+    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+
+
+class JournalApp(widgets.VBox):
+    """The emoJ journal app: photo sources, the reading of the face, confirm/correct and save, the history.
+
+    Parameters
+    ----------
+    journal : Journal, str or PathLike, optional
+        The journal, or its folder (default :func:`emoj_lib.config.journal_dir`: ``$EMOJ_JOURNAL_DIR`` or
+        ``~/emoj-journal``).
+    model_path : str or PathLike, optional
+        The model (default :func:`resolve_model_path`: ``$EMOJ_MODEL``, else the journal's latest
+        personal model, else the shipped model). A model that cannot be loaded leaves the app usable
+        for the history, with a message saying why.
+    recognizer : Recognizer, optional
+        An already loaded recognizer (instead of ``model_path``; not both).
+    local_camera : int, LocalCamera or None
+        The camera of the machine running the kernel (an OpenCV index, or a :class:`LocalCamera`);
+        None: no such source.
+    history_size : int
+        How many of the latest entries the history grid shows.
+    charts : bool
+        Draw the mood charts in the history.
+
+    Attributes
+    ----------
+    journal : Journal
+    recognizer : Recognizer or None
+        None if the model could not be loaded (:attr:`model_error` says why).
+    readings : list of FaceReading
+        The faces of the current photo, largest first.
+    camera, upload, local_button : widgets
+        The three photo sources (browser camera, upload, the kernel machine's camera).
+    message : ipywidgets.HTML
+        What the app says to the user (found faces, no face, saved, errors).
+    face_choice, label, note, keep_photo, save_button : widgets
+        The face to save (when there are several), the user's label (preset to the prediction), a note,
+        whether to keep the photo beside the journal, and Save.
+    history : HistoryView
+        The latest entries and the mood charts, redrawn after each save.
+
+    """
+
+    def __init__(
+        self,
+        journal: Journal | str | os.PathLike[str] | None = None,
+        *,
+        model_path: str | os.PathLike[str] | None = None,
+        recognizer: Any = None,
+        local_camera: int | LocalCamera | None = 0,
+        history_size: int = 12,
+        charts: bool = True,
+    ) -> None:
+        if recognizer is not None and model_path is not None:
+            raise ValueError("give model_path or recognizer, not both")
+        self.journal = journal if isinstance(journal, Journal) else Journal(journal)
+        self.recognizer = None
+        self.model_error = ""
+        if recognizer is not None:
+            self.recognizer = recognizer
+            self.model_path = Path(recognizer.model_path)
+        else:
+            self.model_path = resolve_model_path(self.journal.folder, model_path)
+            self._load_model()
+        if local_camera is None or isinstance(local_camera, LocalCamera):
+            self.local_camera = local_camera
+        else:
+            self.local_camera = LocalCamera(local_camera)
+
+        self.readings: list[Any] = []
+        self.photo: np.ndarray | None = None
+        self.photo_bytes: bytes | None = None
+        self.source: str | None = None
+        self.saved: Entry | None = None
+
+        self._build_sources()
+        self._build_result()
+        self.message = widgets.HTML()
+        self.message.add_class("emoj-message")
+        self.history = HistoryView(self.journal, size=history_size, charts=charts)
+        header = widgets.HTML(
+            f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
+            f"{self._model_description()} &middot; everything stays on this computer.</p>")
+        super().__init__(children=[header, self.sources, self.message, self.result, self.history])
+        self.add_class("emoj-app")
+        if self.model_error:
+            self.say("error", self.model_error)
+        else:
+            self.say("info", "Take a photo with the camera or upload one.")
+
+    # ------------------------------------------------------------------------------------------- set-up
+
+    def _load_model(self) -> None:
+        from emoj_lib.recognizer import Recognizer
+
+        if not self.model_path.is_file():
+            self.model_error = (f"No emotion model at {escape(self.model_path)}: photos cannot be read until it "
+                                "is there (the history still works).")
+            return
+        try:
+            self.recognizer = Recognizer(self.model_path)
+        except Exception as exc:  # a broken model must not break the journal
+            log.exception("could not load %s", self.model_path)
+            self.model_error = f"The emotion model {escape(self.model_path)} could not be loaded: {escape(exc)}"
+
+    def _model_description(self) -> str:
+        if self.recognizer is None:
+            return "no emotion model"
+        kind = "your personal model" if self.model_path.parent == self.journal.folder / "models" else "model"
+        return f"{kind} <code>{escape(self.recognizer.name)}</code>"
+
+    def _build_sources(self) -> None:
+        self.camera = CameraWidget()
+        self.camera.observe(self._on_capture, names="captures")
+        self.camera.observe(self._on_camera_error, names="error")
+        camera_box = widgets.VBox([widgets.HTML(
+            "<p>Start the camera, look at it, and take a photo. The picture goes only to this journal.</p>"),
+            self.camera])
+
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
+        self.upload.observe(self._on_upload, names="value")
+        upload_box = widgets.VBox([widgets.HTML("<p>A photo of your face (JPEG, PNG...).</p>"), self.upload])
+
+        self.local_button = widgets.Button(description="Take a photo", icon="camera",
+                                           layout=widgets.Layout(width="auto"))
+        self.local_button.on_click(lambda _: self.take_local_photo())
+        self.local_retry = widgets.Button(description="Look for a camera again", layout=widgets.Layout(width="auto"))
+        self.local_retry.on_click(lambda _: self._probe_local_camera())
+        self.local_status = widgets.HTML()
+        local_box = widgets.VBox([widgets.HTML(
+            "<p>A camera attached to the computer that runs Python (the same computer as this browser only when "
+            "both run here).</p>"), widgets.HBox([self.local_button, self.local_retry]), self.local_status])
+        self._probe_local_camera()
+
+        self.sources = widgets.Tab(children=[camera_box, upload_box, local_box],
+                                   titles=["Browser camera", "Upload a photo", "Local camera"])
+
+    def _build_result(self) -> None:
+        self.photo_view = widgets.Image(format="jpeg", layout=widgets.Layout(max_width="480px"))
+        self.face_choice = widgets.Dropdown(description="Face", options=[], layout=widgets.Layout(width="auto"))
+        self.face_choice.observe(self._on_face_choice, names="value")
+        self.crop_view = widgets.Image(format="png", layout=widgets.Layout(width="144px", height="144px"))
+        self.prediction = widgets.HTML()
+        self.bars = widgets.HTML()
+        self.label = widgets.ToggleButtons(options=list(EMOTIONS), description="You feel",
+                                           style={"button_width": "74px"})
+        self.label.add_class("emoj-label")
+        self.note = widgets.Textarea(placeholder="A note (optional): what happened, where you are...",
+                                     layout=widgets.Layout(width="100%", height="60px"))
+        self.note.add_class("emoj-note")
+        self.keep_photo = widgets.Checkbox(value=False, description="Keep the photo in my journal folder",
+                                           indent=False)
+        self.save_button = widgets.Button(description="Save to my journal", button_style="success", icon="check",
+                                          disabled=True, layout=widgets.Layout(width="auto"))
+        self.save_button.add_class("emoj-save")
+        self.save_button.on_click(lambda _: self.save())
+        reading = widgets.VBox([self.face_choice, widgets.HBox([self.crop_view, self.prediction]), self.bars],
+                               layout=widgets.Layout(margin="0 0 0 16px"))
+        self.result = widgets.VBox([
+            widgets.HBox([self.photo_view, reading], layout=widgets.Layout(flex_flow="row wrap")),
+            self.label, self.note, widgets.HBox([self.save_button, self.keep_photo])],
+            layout=widgets.Layout(display="none", border="1px solid #ddd", padding="8px"))
+        self.result.add_class("emoj-result")
+
+    def _probe_local_camera(self) -> None:
+        if self.local_camera is None:
+            why = "no camera of this computer was given to the app"
+        else:
+            why = self.local_camera.probe()
+        self.local_button.disabled = bool(why)
+        self.local_retry.layout.display = "" if why and self.local_camera is not None else "none"
+        if why:
+            self.local_status.value = (f"<p>Not available: {escape(why)}. Use the browser camera or upload a "
+                                       "photo instead.</p>")
+        else:
+            self.local_status.value = f"<p>Camera {escape(self.local_camera.device)} is ready.</p>"
+
+    # ----------------------------------------------------------------------------------------- messages
+
+    def say(self, kind: str, html_text: str) -> None:
+        """Show a message to the user.
+
+        Parameters
+        ----------
+        kind : {"info", "success", "warning", "error"}
+            Its colour.
+        html_text : str
+            The message (HTML: escape what comes from outside).
+
+        """
+        color, background = _STYLES[kind]
+        self.message.value = (f'<div class="emoj-{kind}" data-kind="{kind}" style="color:{color};'
+                              f'background:{background};padding:6px 10px;border-radius:4px">{html_text}</div>')
+
+    # ------------------------------------------------------------------------------------------- photos
+
+    def _on_capture(self, change: dict[str, Any]) -> None:
+        if self.camera.frame:
+            self.analyze_photo(self.camera.frame, source="webcam")
+
+    def _on_camera_error(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.say("warning", f"The browser camera is not available: {escape(explain_camera_error(change['new']))}. "
+                                "You can still upload a photo (tab &ldquo;Upload a photo&rdquo;).")
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+        data = bytes(item["content"])
+        self.upload.value = ()  # so that uploading the same file again is seen
+        self.analyze_photo(data, source="upload", name=item.get("name", ""))
+
+    def take_local_photo(self) -> list[Any]:
+        """Take a photo with the camera of the machine running the kernel and read it (see :meth:`analyze_photo`)."""
+        if self.local_camera is None:
+            self.say("warning", "No camera of this computer was given to the app.")
+            return []
+        try:
+            frame = self.local_camera.grab()
+        except CameraError as exc:
+            self.say("warning", f"{escape(exc)}. Use the browser camera or upload a photo instead.")
+            self._probe_local_camera()
+            return []
+        return self.analyze_photo(frame, source="camera")
+
+    def analyze_photo(self, photo: Any, *, source: str, name: str = "") -> list[Any]:
+        """Find the faces of a photo, read their emotions and show the result (nothing is saved yet).
+
+        Parameters
+        ----------
+        photo : bytes, path, PIL image or np.ndarray
+            Anything :func:`emoj_lib.faces.load_image` reads.
+        source : {"webcam", "upload", "file", "camera"}
+            Where it came from (recorded with the entry).
+        name : str
+            The photo's name, for messages.
+
+        Returns
+        -------
+        list of FaceReading
+            The faces found, largest first (the largest is selected); empty when there is none, when the
+            photo cannot be read or when there is no model (the message says which).
+
+        """
+        from emoj_lib.faces import load_image
+
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        self._clear()
+        what = f"the photo {escape(name)}" if name else "the photo"
+        if self.recognizer is None:
+            self.say("error", self.model_error)
+            return []
+        self.say("info", f"Looking for faces in {what}...")
+        try:
+            image = load_image(photo)
+        except ImageReadError as exc:
+            self.say("error", f"Could not read {what}: {escape(exc)}. Nothing was saved.")
+            return []
+        readings = self.recognizer.analyze(image, policy="all")
+        if not readings:
+            self.say("warning", f"No face found in {what}, so nothing was saved. Face the camera, in good light, "
+                                "with your whole face in the picture, and try again.")
+            return []
+        self.photo, self.source, self.readings = image, source, list(readings)
+        if isinstance(photo, bytes | bytearray | memoryview) and _is_encoded(bytes(photo)):
+            self.photo_bytes = bytes(photo)
+        else:
+            self.photo_bytes = None
+        self.face_choice.options = [(self._face_name(i, r), i) for i, r in enumerate(readings)]
+        self.face_choice.layout.display = "" if len(readings) > 1 else "none"
+        self.select_face(0)
+        self.result.layout.display = ""
+        if len(readings) == 1:
+            self.say("info", "Found your face. Check the emotion below, correct it if it is wrong, and save.")
+        else:
+            self.say("info", f"Found {len(readings)} faces; the largest (1) is selected. Choose yours under "
+                             "&ldquo;Face&rdquo; if it is another one, then save.")
+        return self.readings
+
+    @staticmethod
+    def _face_name(i: int, reading: Any) -> str:
+        x, y, w, h = reading.box.as_tuple()
+        return f"{i + 1}: {w}x{h} px at ({x}, {y})" + (" - the largest" if i == 0 else "")
+
+    def _clear(self) -> None:
+        self.readings, self.photo, self.photo_bytes, self.source, self.saved = [], None, None, None, None
+        self.result.layout.display = "none"
+        self.save_button.disabled = True
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    @property
+    def reading(self) -> Any:
+        """The selected face reading (None before a photo with a face)."""
+        if not self.readings or self.face_choice.value is None:
+            return None
+        return self.readings[self.face_choice.value]
+
+    def select_face(self, index: int) -> None:
+        """Select which face of the photo to save (0: the largest)."""
+        if not 0 <= index < len(self.readings):
+            raise IndexError(f"face {index} out of range: the photo has {len(self.readings)} face(s)")
+        if self.face_choice.value != index:
+            self.face_choice.value = index  # _on_face_choice shows it
+        else:
+            self._show_reading(index)
+
+    def _on_face_choice(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None and self.readings:
+            self._show_reading(change["new"])
+
+    def _show_reading(self, index: int) -> None:
+        reading = self.readings[index]
+        self.photo_view.value = encode_image(draw_faces(self.photo, [r.box for r in self.readings], index),
+                                             "jpeg", quality=85)
+        self.crop_view.value = encode_image(enlarge(reading.crop, 3))
+        self.prediction.value = (f'<div class="emoj-prediction" data-emotion="{reading.emotion}" '
+                                 f'style="padding:0 12px"><p>The model reads</p>'
+                                 f'<h3 style="margin:0">{reading.emotion}</h3>'
+                                 f"<p>{reading.confidence:.0%} sure</p></div>")
+        self.bars.value = probability_bars(reading.probabilities, highlight=reading.emotion)
+        self.label.value = reading.emotion
+        self.saved = None
+        self.save_button.disabled = False
+        self.save_button.description = "Save to my journal"
+
+    # ------------------------------------------------------------------------------------------- saving
+
+    @property
+    def model_version(self) -> str:
+        """The version of the model recorded with each entry (its card's ``version``, else its ``date``)."""
+        card = getattr(self.recognizer, "card", None) or {}
+        return str(card.get("version", card.get("date", "")))
+
+    def save(self) -> Entry | None:
+        """Save the selected face with the chosen label and the note as a journal entry.
+
+        The label chosen (preset to the prediction) is recorded as the user's label: saving confirms or
+        corrects the model. The photo itself is kept beside the journal only if :attr:`keep_photo` is ticked.
+
+        Returns
+        -------
+        Entry or None
+            The entry written; None if there was nothing to save (the message says why).
+
+        """
+        reading = self.reading
+        if reading is None:
+            self.say("warning", "Take or upload a photo with a face first.")
+            return None
+        if self.saved is not None:
+            self.say("info", "This face is already in your journal. Take another photo for a new entry.")
+            return None
+        label = self.label.value
+        photo = None
+        if self.keep_photo.value:
+            photo = self.photo_bytes if self.photo_bytes is not None else self.photo
+        try:
+            entry = Entry.from_reading(reading, source=self.source, model=self.recognizer.name,
+                                       model_version=self.model_version, user_label=label, note=self.note.value)
+            self.journal.append(entry, photo=photo)
+        except (OSError, ValueError, TypeError) as exc:
+            log.exception("could not save the entry")
+            self.say("error", f"Could not save the entry: {escape(exc)}")
+            return None
+        self.saved = entry
+        self.save_button.disabled = True
+        self.save_button.description = "Saved"
+        when = entry.timestamp.strftime("%H:%M") if isinstance(entry.timestamp, datetime) else ""
+        if label == reading.emotion:
+            what = f"<b>{label}</b> (you confirmed the model)"
+        else:
+            what = f"<b>{label}</b> (you corrected the model's &ldquo;{reading.emotion}&rdquo;)"
+        kept = " with the photo" if photo is not None else ""
+        self.note.value = ""
+        self.history.refresh()
+        self.say("success", f"Saved to your journal at {when}{kept}: {what}.")
+        return entry

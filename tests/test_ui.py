@@ -1,0 +1,358 @@
+"""The journal app driven from Python: photo sources, the reading shown, corrections, saving, history, the notebook."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from emoj_lib import config
+from emoj_lib.journal import Entry, Journal
+from emoj_lib.labels import EMOTIONS
+from emoj_lib.ui import (
+    MODEL_ENV,
+    CameraError,
+    CameraWidget,
+    JournalApp,
+    LocalCamera,
+    explain_camera_error,
+    resolve_model_path,
+)
+from emoj_lib.ui.camera import _ESM
+from emoj_lib.ui.notebook import JOURNAL_NOTEBOOK, journal_notebook, main, render_journal_notebook
+from emoj_lib.ui.render import draw_faces, probability_bars
+
+JPEG, PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_model):
+    from emoj_lib.recognizer import Recognizer
+
+    return Recognizer(tiny_model)
+
+
+@pytest.fixture
+def photo(require_shared):
+    """A real photo with one face (JPEG bytes)."""
+    return require_shared(config.photos_dir() / "deepface__img5.jpg").read_bytes()
+
+
+@pytest.fixture
+def couple(require_shared):
+    return require_shared(config.photos_dir() / "deepface__couple.jpg").read_bytes()
+
+
+@pytest.fixture
+def no_face() -> bytes:
+    """A generated PNG with no face: a smooth gradient with a few rectangles."""
+    y, x = np.mgrid[0:240, 0:320]
+    image = np.dstack([(x * 255 // 319), (y * 255 // 239), np.full_like(x, 128)]).astype(np.uint8)
+    image[40:90, 60:200] = (20, 160, 40)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_app(tmp_path, recognizer, **options) -> JournalApp:
+    options.setdefault("local_camera", None)
+    options.setdefault("charts", False)
+    return JournalApp(Journal(tmp_path / "journal", fsync=False), recognizer=recognizer, **options)
+
+
+def upload(app: JournalApp, data: bytes, name: str = "me.jpg") -> None:
+    """Do what the browser does when the user picks a file in the FileUpload widget."""
+    app.upload.set_state({"value": [{"name": name, "type": "image/jpeg", "size": len(data),
+                                     "content": memoryview(data), "last_modified": 1_700_000_000_000}]})
+
+
+def csv_rows(journal: Journal) -> list[dict[str, str]]:
+    """The rows of journal.csv as the csv module reads them (after the version line)."""
+    with open(journal.path, newline="", encoding="utf-8") as fh:
+        assert fh.readline().startswith("# emoj-journal v1")
+        return list(csv.DictReader(fh))
+
+
+def face_of(row: dict[str, str]) -> np.ndarray:
+    return np.array(row["pixels"].split(), dtype=np.uint8).reshape(48, 48)
+
+
+def shown_message(app: JournalApp) -> str:
+    return app.message.value
+
+
+# --- a face: prediction shown, corrected, saved ---------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_upload_shows_the_prediction_and_saves_the_corrected_label(tmp_path, recognizer, photo):
+    app = make_app(tmp_path, recognizer, charts=True)
+    assert app.save_button.disabled and app.result.layout.display == "none"
+    assert "No entries yet" in app.history.summary.value and app.history.charts.layout.display == "none"
+    upload(app, photo, "selfie.jpg")
+
+    [reading] = app.readings
+    assert app.upload.value == ()  # reset, so the same file can be uploaded again
+    assert app.result.layout.display == "" and app.face_choice.layout.display == "none"
+    assert f'data-emotion="{reading.emotion}"' in app.prediction.value
+    assert f"{reading.confidence:.0%}" in app.prediction.value
+    assert app.bars.value.count("<tr") == 7 and f"<b>{reading.emotion}</b>" in app.bars.value
+    assert app.label.value == reading.emotion  # preset to the prediction
+    assert bytes(app.photo_view.value).startswith(JPEG) and bytes(app.crop_view.value).startswith(PNG)
+    assert "Found your face" in shown_message(app) and not app.save_button.disabled
+
+    corrected = EMOTIONS[(EMOTIONS.index(reading.emotion) + 3) % 7]
+    app.label.value = corrected
+    app.note.value = 'long day, "really"\nsecond line é'
+    app.save_button.click()
+
+    assert "Saved to your journal" in shown_message(app) and "corrected" in shown_message(app)
+    assert app.save_button.disabled and app.save_button.description == "Saved" and app.note.value == ""
+    [row] = csv_rows(app.journal)
+    assert row["kind"] == "entry" and row["source"] == "upload"
+    assert row["emotion"] == reading.emotion and row["user_label"] == corrected
+    assert row["note"] == 'long day, "really"\nsecond line é'
+    assert row["model"] == recognizer.name and row["photo"] == ""
+    assert [int(row[k]) for k in "xywh"] == list(reading.box.as_tuple())
+    np.testing.assert_array_equal(face_of(row), reading.crop)
+    np.testing.assert_allclose([float(row[f"p_{e}"]) for e in EMOTIONS], reading.probabilities, rtol=1e-6)
+
+    # the history is redrawn: one tile, the charts drawn
+    assert len(app.history.faces.children) == 1 and "1 entry" in app.history.summary.value
+    assert all(bytes(image.value).startswith(PNG) for image in app.history.chart_images.values())
+    written = app.history.save_charts(tmp_path / "charts")
+    assert sorted(p.name for p in written.values()) == ["mood_over_time.png", "time_of_day.png", "weekly_mix.png"]
+
+    # saving twice writes nothing more
+    assert app.save() is None and "already in your journal" in shown_message(app)
+    assert len(csv_rows(app.journal)) == 1
+
+
+@pytest.mark.shared_data
+def test_webcam_frame_confirmed_and_photo_kept(tmp_path, recognizer, photo):
+    app = make_app(tmp_path, recognizer)
+    frame = Image.open(io.BytesIO(photo)).convert("RGB")
+    buf = io.BytesIO()
+    frame.save(buf, format="JPEG", quality=90)
+    # what the browser sends: the JPEG in `frame` and the counter, in one update
+    app.camera.set_state({"frame": memoryview(buf.getvalue()), "captures": 1})
+    [reading] = app.readings
+    assert app.camera.frame == buf.getvalue()
+    app.keep_photo.value = True
+    entry = app.save()
+    assert entry is not None and "you confirmed the model" in shown_message(app)
+    assert "with the photo" in shown_message(app)
+    [row] = csv_rows(app.journal)
+    assert row["source"] == "webcam" and row["user_label"] == reading.emotion == row["emotion"]
+    assert app.journal.photo_path(entry.entry_id).read_bytes() == buf.getvalue()
+    np.testing.assert_array_equal(face_of(row), reading.crop)
+
+    # the same frame again (a still camera) is still a new photo
+    app.camera.set_state({"frame": memoryview(buf.getvalue()), "captures": 2})
+    assert app.readings and app.saved is None and not app.save_button.disabled
+    assert app.save_button.description == "Save to my journal"
+
+
+# --- no face, unreadable photo ----------------------------------------------------------------------------------
+
+
+def test_no_face_says_so_and_saves_nothing(tmp_path, recognizer, no_face):
+    app = make_app(tmp_path, recognizer)
+    upload(app, no_face, "landscape.png")
+    assert app.readings == [] and app.reading is None
+    assert "No face found in the photo landscape.png" in shown_message(app)
+    assert "nothing was saved" in shown_message(app)
+    assert app.result.layout.display == "none" and app.save_button.disabled
+    assert app.save() is None and "photo with a face first" in shown_message(app)
+    assert csv_rows(app.journal) == []
+
+
+def test_unreadable_photo(tmp_path, recognizer):
+    app = make_app(tmp_path, recognizer)
+    upload(app, b"this is not an image", "notes.jpg")
+    assert app.readings == [] and "Could not read the photo notes.jpg" in shown_message(app)
+    assert csv_rows(app.journal) == []
+
+
+# --- several faces ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_several_faces_offer_a_choice(tmp_path, recognizer, couple):
+    app = make_app(tmp_path, recognizer)
+    upload(app, couple, "couple.jpg")
+    readings = app.readings
+    assert len(readings) >= 2
+    assert readings[0].box.area >= readings[1].box.area  # largest first, and selected
+    assert app.face_choice.layout.display == "" and app.face_choice.value == 0
+    assert [v for _, v in app.face_choice.options] == list(range(len(readings)))
+    assert "the largest" in app.face_choice.options[0][0]
+    assert f"Found {len(readings)} faces" in shown_message(app)
+
+    first_crop = app.crop_view.value
+    app.face_choice.value = 1  # the user picks the second face
+    assert app.reading is readings[1]
+    assert app.label.value == readings[1].emotion and app.crop_view.value != first_crop
+    app.save_button.click()
+    [row] = csv_rows(app.journal)
+    assert [int(row[k]) for k in "xywh"] == list(readings[1].box.as_tuple())
+    np.testing.assert_array_equal(face_of(row), readings[1].crop)
+    with pytest.raises(IndexError, match="out of range"):
+        app.select_face(len(readings))
+
+
+# --- camera problems: a message, and the upload still works -------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_camera_refused_then_upload_works(tmp_path, recognizer, photo):
+    app = make_app(tmp_path, recognizer)
+    app.camera.set_state({"status": "error", "error": "NotAllowedError: Permission denied"})
+    assert "camera access was refused" in shown_message(app) and "upload a photo" in shown_message(app)
+    upload(app, photo)
+    assert len(app.readings) == 1 and app.save() is not None
+    assert len(csv_rows(app.journal)) == 1
+
+
+def test_explain_camera_error():
+    assert explain_camera_error("") == ""
+    assert explain_camera_error("NotFoundError: Requested device not found") == (
+        "no camera was found on this device (NotFoundError)")
+    assert "https or from localhost" in explain_camera_error("UnsupportedError: navigator.mediaDevices is missing")
+    assert explain_camera_error("WeirdError: something") == "WeirdError: something"
+
+
+def test_camera_widget_traits_and_script():
+    cam = CameraWidget()
+    cam.set_state({"frame": memoryview(b"\xff\xd8\xffabc")})  # the frontend delivers a memoryview
+    assert cam.frame == b"\xff\xd8\xffabc" and isinstance(cam.frame, bytes)
+    with pytest.raises(Exception, match="quality"):
+        cam.quality = 1.5
+    # privacy: the script imports nothing and names no server
+    assert not re.search(r"^\s*import\b|\bimport\s*\(|https?://|\bfetch\(|XMLHttpRequest|WebSocket", _ESM, re.M)
+    assert "getUserMedia" in _ESM and "image/jpeg" in _ESM
+
+
+# --- the camera of the kernel's machine ---------------------------------------------------------------------------
+
+
+class FakeLocalCamera(LocalCamera):
+    def __init__(self, image: np.ndarray | None) -> None:
+        super().__init__(0)
+        self.image = image
+
+    def probe(self) -> str:
+        return "" if self.image is not None else "no camera could be opened (fake)"
+
+    def grab(self) -> np.ndarray:
+        if self.image is None:
+            raise CameraError("no camera could be opened (fake)")
+        return self.image
+
+
+@pytest.mark.shared_data
+def test_local_camera_photo(tmp_path, recognizer, photo):
+    image = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB"))
+    app = make_app(tmp_path, recognizer, local_camera=FakeLocalCamera(image))
+    assert not app.local_button.disabled and "is ready" in app.local_status.value
+    app.local_button.click()
+    assert len(app.readings) == 1
+    app.keep_photo.value = True
+    entry = app.save()
+    assert entry.source == "camera"
+    assert app.journal.photo_path(entry.entry_id).suffix == ".png"  # an array is kept as PNG
+
+
+def test_absent_local_camera_disables_its_button(tmp_path, recognizer):
+    app = make_app(tmp_path, recognizer, local_camera=FakeLocalCamera(None))
+    assert app.local_button.disabled and "Not available: no camera could be opened" in app.local_status.value
+    assert app.take_local_photo() == [] and "no camera could be opened" in shown_message(app)
+    if not os.path.exists("/dev/video9"):
+        assert "/dev/video9 does not exist" in LocalCamera(9).probe()
+    app = make_app(tmp_path, recognizer, local_camera=None)
+    assert app.local_button.disabled
+    with pytest.raises(ValueError, match="camera number"):
+        LocalCamera(-1)
+
+
+# --- the model -----------------------------------------------------------------------------------------------------
+
+
+def test_model_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    assert resolve_model_path(tmp_path, tmp_path / "m.keras") == tmp_path / "m.keras"
+    assert resolve_model_path(tmp_path).name == "emoj_fer2013.keras"  # no personal model: the shipped one
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "personal-v2.keras").write_bytes(b"")
+    assert resolve_model_path(tmp_path) == tmp_path / "models" / "personal-v2.keras"
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "env.keras"))
+    assert resolve_model_path(tmp_path) == tmp_path / "env.keras"
+
+
+def test_missing_model_leaves_the_history_usable(tmp_path, no_face, recognizer):
+    app = JournalApp(tmp_path / "journal", model_path=tmp_path / "nowhere.keras", local_camera=None, charts=False)
+    assert app.recognizer is None and "No emotion model" in shown_message(app)
+    upload(app, no_face)
+    assert "No emotion model" in shown_message(app) and app.readings == []
+    assert "No entries yet" in app.history.summary.value
+    with pytest.raises(ValueError, match="not both"):
+        JournalApp(tmp_path / "journal", model_path=tmp_path / "m.keras", recognizer=recognizer)
+    with pytest.raises(ValueError, match="source must be one of"):
+        make_app(tmp_path, recognizer).analyze_photo(no_face, source="phone")
+
+
+def test_app_uses_the_model_path(tmp_path, tiny_model):
+    app = JournalApp(tmp_path / "journal", model_path=tiny_model, local_camera=None, charts=False)
+    assert app.recognizer is not None and app.model_path == tiny_model and not app.model_error
+    assert app.model_version  # from the card
+
+
+# --- pictures ------------------------------------------------------------------------------------------------------
+
+
+def test_draw_faces_scales_and_marks_the_selected_face():
+    image = np.zeros((1000, 2000, 3), np.uint8)
+    out = draw_faces(image, [(100, 100, 400, 400), (1000, 200, 200, 200)], selected=1, max_side=500)
+    assert out.shape == (250, 500, 3)
+    assert (out[50:100, 250] == (0, 200, 83)).all(axis=1).any()  # the selected box is green
+    assert (out[25:125, 25] == 255).all(axis=1).any()  # the other one white
+    with pytest.raises(ValueError, match="7 probabilities"):
+        probability_bars([0.5, 0.5])
+
+
+# --- the notebook --------------------------------------------------------------------------------------------------
+
+
+def test_journal_notebook_is_committed_and_thin():
+    assert JOURNAL_NOTEBOOK.read_text(encoding="utf-8") == render_journal_notebook()
+    assert main(["--check"]) == 0
+    nb = journal_notebook()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata["tags"] == ["parameters"]
+    assert "JournalApp(journal_dir, model_path=model_path)" in code[1].source
+    assert sum(len(c.source.splitlines()) for c in code[1:]) <= 15
+
+
+@pytest.mark.slow
+def test_journal_notebook_runs(tmp_path, tiny_model):
+    from emoj_lib.notebooks import run_notebook
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    journal.append(Entry(face=face, box=(1, 2, 30, 30), probabilities=np.full(7, 1 / 7), source="file",
+                         model="m", model_version="1", user_label="happy"))
+    out = run_notebook(JOURNAL_NOTEBOOK, tmp_path / "05.ipynb",
+                       {"journal_dir": journal.folder, "model_path": tiny_model, "out_dir": tmp_path / "charts"},
+                       timeout=300)
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert (tmp_path / "charts" / "mood_over_time.png").stat().st_size > 1000
