@@ -7,7 +7,10 @@ The public API, by layer (importing ``emoj_lib`` is quick: TensorFlow is importe
   hygiene, the ``tf.data`` pipeline;
 - faces: :func:`load_image`, :func:`detect_faces`, :func:`crop_face`, :func:`find_faces`, :func:`crop_folder`;
 - models: :func:`build_model`, :func:`list_architectures`; cards: :func:`load_model`;
-- training: :class:`TrainConfig`, :func:`train_stage1`; evaluation: accuracy tables, confusion matrices.
+- training: :class:`TrainConfig`, :func:`train_stage1`, :class:`TransferConfig`, :func:`fine_tune`;
+  evaluation: accuracy tables, confusion matrices, :func:`evaluation_report`;
+- recognizer: :class:`Recognizer` (photo in, faces and emotions out);
+- journal: :class:`Journal`, :class:`Entry`, :func:`read_journal`; stage 3: :func:`personalize`, :func:`current_model`.
 """
 
 from emoj_lib.cards import load_model, read_card, write_card
@@ -23,13 +26,18 @@ from emoj_lib.evaluation import (
     compare_models,
     confusion_matrix,
     evaluate_splits,
+    evaluation_report,
     macro_f1,
     predict_proba,
 )
 from emoj_lib.faces import Box, Face, crop_face, crop_folder, detect_faces, find_faces, load_image
+from emoj_lib.journal import Entry, Journal, read_journal
 from emoj_lib.labels import EMOTIONS, FERPLUS_EMOTIONS, FERPLUS_TO_FER, emotion_index
 from emoj_lib.models import build_model, list_architectures, register_architecture
+from emoj_lib.personal import current_model, personalize
+from emoj_lib.recognizer import FaceReading, Recognizer
 from emoj_lib.training import TrainConfig, train_stage1
+from emoj_lib.transfer import TransferConfig, fine_tune
 
 __version__ = "0.1.0"
 
@@ -41,14 +49,19 @@ __all__ = [
     "Box",
     "DataFormatError",
     "EmojError",
+    "Entry",
     "Face",
+    "FaceReading",
     "FerData",
     "FerPlusVotes",
     "HygieneReport",
     "ImageReadError",
+    "Journal",
     "MultipleFacesError",
     "NoFaceError",
+    "Recognizer",
     "TrainConfig",
+    "TransferConfig",
     "accuracy",
     "build_model",
     "class_weights",
@@ -57,12 +70,15 @@ __all__ = [
     "confusion_matrix",
     "crop_face",
     "crop_folder",
+    "current_model",
     "detect_faces",
     "emotion_index",
     "evaluate_splits",
+    "evaluation_report",
     "export_image_folder",
     "ferplus_for",
     "find_faces",
+    "fine_tune",
     "hygiene_mask",
     "hygiene_report",
     "list_architectures",
@@ -70,11 +86,13 @@ __all__ = [
     "load_model",
     "macro_f1",
     "make_dataset",
+    "personalize",
     "predict_proba",
     "read_card",
     "read_fer_csv",
     "read_ferplus",
     "read_image_folder",
+    "read_journal",
     "register_architecture",
     "train_stage1",
     "write_card",
