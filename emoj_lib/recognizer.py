@@ -72,7 +72,9 @@ class Recognizer:
     batch_size : int
         Faces per forward pass in :meth:`predict`.
     **face_options
-        Options of :func:`emoj_lib.faces.find_faces` used by :meth:`analyze` (e.g. ``min_neighbors``).
+        Options of :func:`emoj_lib.faces.find_faces` used by :meth:`analyze` (e.g. ``min_neighbors``);
+        ``decode_side`` defaults to 512 (JPEG files are decoded at a reduced scale, at least the 480 pixels
+        that detection uses).
     """
 
     def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 256, **face_options) -> None:
@@ -81,7 +83,7 @@ class Recognizer:
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         self.model, self.card = load_model(self.model_path)
         self.batch_size = batch_size
-        self.face_options = face_options
+        self.face_options = {"decode_side": 512, **face_options}
         self._forward = None
 
     @property

@@ -423,3 +423,18 @@ def test_crop_folder_on_shared_photos(photos: Path, tmp_path: Path) -> None:
     couple = report_all[report_all["file"] == "deepface__couple.jpg"].iloc[0]
     assert couple["status"] == "kept" and couple["faces"] == 2 and len(couple["box"].split(";")) == 2
     assert len(pd.read_csv(tmp_path / "all.csv")) == 4
+
+
+@pytest.mark.shared_data
+def test_reduced_decode_maps_boxes_back_to_original_pixels(require_shared):
+    from emoj_lib import config
+
+    photo = require_shared(config.photos_dir() / "deepface__img1.jpg")  # 1382x1868 JPEG
+    [full] = find_faces(photo, policy="all")
+    [fast] = find_faces(photo.read_bytes(), policy="all", decode_side=512)
+    for a, b in zip(full.box.as_tuple(), fast.box.as_tuple(), strict=True):
+        assert abs(a - b) <= 0.05 * full.box.w
+    assert fast.crop.shape == (48, 48)
+    assert np.corrcoef(full.crop.ravel(), fast.crop.ravel())[0, 1] > 0.9
+    with pytest.raises(ValueError, match="decode_side"):
+        find_faces(photo, decode_side=0)

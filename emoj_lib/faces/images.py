@@ -129,6 +129,39 @@ def load_array(source: ImageSource, *, max_side: int | None = None) -> np.ndarra
     return np.ascontiguousarray(array)
 
 
+def load_array_reduced(source: ImageSource, *, decode_side: int) -> tuple[np.ndarray, float]:
+    """Decode an image cheaply for detection: JPEGs at 1/2, 1/4 or 1/8 scale, never below ``decode_side``.
+
+    Only the decoder's own reduction is used (``Image.draft``; no resampling afterwards), so this is never
+    slower than a full decode. Arrays, PIL images and non-JPEG files come back at full size.
+
+    Parameters
+    ----------
+    source : path, bytes, PIL image or np.ndarray
+        See :func:`load_image`.
+    decode_side : int
+        The decoded image's longer side stays at least this long.
+
+    Returns
+    -------
+    (np.ndarray, float)
+        The array (as :func:`load_array` returns it) and the factor from its pixels to the original
+        image's pixels (1.0 when decoded at full size).
+
+    """
+    if isinstance(decode_side, bool) or not isinstance(decode_side, int) or decode_side < 1:
+        raise ValueError(f"decode_side must be a positive int, got {decode_side!r}")
+    if not isinstance(source, str | os.PathLike | bytes | bytearray | memoryview):
+        return load_array(source), 1.0
+    array = _from_encoded(source, decode_side)  # draft only: no final resize
+    try:
+        with Image.open(source if isinstance(source, str | os.PathLike) else io.BytesIO(bytes(source))) as im:
+            full = max(im.size)  # the header only; the long side is the same after EXIF rotation
+    except (OSError, ValueError):  # pragma: no cover - it was just decoded
+        return np.ascontiguousarray(array), 1.0
+    return np.ascontiguousarray(array), full / max(array.shape[:2])
+
+
 def _from_encoded(source: object, max_side: int | None) -> np.ndarray:
     name = describe_source(source)
     if isinstance(source, str | os.PathLike):
