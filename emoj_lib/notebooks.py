@@ -87,6 +87,37 @@ def _plain(value: Any) -> Any:
     return value
 
 
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+"""The kernel every emoJ notebook names (the environment's own Python)."""
+
+
+def build_notebook(cells: Iterable[tuple[str, str]], id_prefix: str):
+    """Return an ``nbformat`` v4 notebook from ``(kind, text)`` cells: no outputs, fixed cell ids.
+
+    Parameters
+    ----------
+    cells : iterable of (str, str)
+        ``kind`` is ``"markdown"``, ``"code"`` or ``"parameters"`` (a code cell tagged ``parameters``).
+    id_prefix : str
+        Cell ids are ``<id_prefix>-<index>``, so that regenerating a notebook gives identical files.
+    """
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    for i, (kind, text) in enumerate(cells):
+        if kind == "markdown":
+            cell = nbformat.v4.new_markdown_cell(text)
+        else:
+            cell = nbformat.v4.new_code_cell(text)
+            if kind == "parameters":
+                cell.metadata["tags"] = ["parameters"]
+        cell.id = f"{id_prefix}-{i:02d}"
+        nb.cells.append(cell)
+    nbformat.validate(nb)
+    return nb
+
+
 def run_notebook(
     path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import nbformat
 
+from emoj_lib.notebooks import build_notebook
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def md(text: str) -> tuple[str, str]:
@@ -780,19 +781,7 @@ NOTEBOOKS = {
 
 def build(name: str) -> nbformat.NotebookNode:
     """Return the notebook ``name`` (no outputs, deterministic cell ids)."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    for i, (kind, text) in enumerate(NOTEBOOKS[name]):
-        if kind == "markdown":
-            cell = nbformat.v4.new_markdown_cell(text)
-        else:
-            cell = nbformat.v4.new_code_cell(text)
-            if kind == "parameters":
-                cell.metadata["tags"] = ["parameters"]
-        cell.id = f"{name[:2]}-{i:02d}"
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nb
+    return build_notebook(NOTEBOOKS[name], name[:2])
 
 
 def render(name: str) -> str:

@@ -18,7 +18,6 @@ __all__ = ["JOURNAL_NOTEBOOK", "journal_notebook", "write_journal_notebook"]
 JOURNAL_NOTEBOOK = cfg.PROJECT_DIR / "notebooks" / "05_journal.ipynb"
 """Where the journal notebook is committed."""
 
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 _CELLS: list[tuple[str, str]] = [
     ("markdown", """\
@@ -55,21 +54,9 @@ print(f"emoj_lib {emoj_lib.__version__}, commit {git_commit()}, python {sys.exec
 
 def journal_notebook():
     """Return the journal notebook (an ``nbformat`` v4 notebook: no outputs, fixed cell ids, kernelspec python3)."""
-    import nbformat
+    from emoj_lib.notebooks import build_notebook
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    for i, (kind, text) in enumerate(_CELLS):
-        if kind == "markdown":
-            cell = nbformat.v4.new_markdown_cell(text)
-        else:
-            cell = nbformat.v4.new_code_cell(text)
-            if kind == "parameters":
-                cell.metadata["tags"] = ["parameters"]
-        cell.id = f"05-{i:02d}"
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nb
+    return build_notebook(_CELLS, "05")
 
 
 def render_journal_notebook() -> str:
