@@ -297,6 +297,7 @@ def cmd_journal_plot(args: argparse.Namespace) -> int:
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     plt.close(fig)
+    Path(args.out).chmod(0o600)  # a chart of someone's feelings: owner-only, like the journal
     print(f"{args.out}: {args.kind} chart of {len(entries)} entries")
     return 0
 

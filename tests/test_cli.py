@@ -103,3 +103,4 @@ def test_demo_writes_a_journal_entry_and_a_chart(tmp_path, tiny_model, capsys):
     assert len(entries) == 1 and entries.note.iloc[0] == "emoj demo: astronaut portrait"
     assert stat.S_IMODE((tmp_path / "demo" / "journal" / "journal.csv").stat().st_mode) == 0o600
     assert (tmp_path / "demo" / "mood.png").stat().st_size > 1000
+    assert stat.S_IMODE((tmp_path / "demo" / "mood.png").stat().st_mode) == 0o600
