@@ -364,7 +364,7 @@ def train_stage1(
     config = config or TrainConfig()
     run_dir = Path(run_dir or cfg.RUNS_DIR / f"stage1-{config.architecture}-seed{config.seed}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(run_dir, config)
+    check_run_settings(run_dir, config.to_dict())
     t0 = time.perf_counter()
     if fer is None:
         fer = read_fer_csv(fer_path or cfg.fer2013_path())
@@ -433,13 +433,24 @@ def _sample_split(fer: FerData, split: str, config: TrainConfig) -> FerData:
     return part.subset(_stratified_sample(part.labels, max((config.sample or 0) // 5, 50), config.seed))
 
 
-def _check_run_config(run_dir: Path, config: TrainConfig) -> None:
-    path = run_dir / "config.json"
-    current = config.to_dict()
+def check_run_settings(run_dir: Path, settings: dict[str, Any], file_name: str = "config.json") -> None:
+    """Record a run's settings in its folder, or refuse the folder if it holds a run of other settings.
+
+    A run folder resumes the run it holds; starting another run there would mix two runs' checkpoints and
+    logs. The first call writes ``run_dir/file_name``; later calls compare against it.
+
+    Raises
+    ------
+    ValueError
+        If the folder holds a run with other settings (the message lists the keys that differ).
+    """
+    path = run_dir / file_name
+    current = json.loads(json.dumps(settings, default=str))
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved != json.loads(json.dumps(current)):
+        if saved != current:
+            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
             raise ValueError(f"{run_dir} holds a run with another configuration; use a new run folder "
-                             f"(differences: {sorted(k for k in current if saved.get(k) != current[k])})")
+                             f"(differences: {diff})")
     else:
         path.write_text(json.dumps(current, indent=2) + "\n")

@@ -207,7 +207,7 @@ def fine_tune(
     """
     import keras
 
-    from emoj_lib.training import data_fingerprint, fit_model
+    from emoj_lib.training import check_run_settings, data_fingerprint, fit_model
 
     config = config or TransferConfig()
     t0 = time.perf_counter()
@@ -215,8 +215,8 @@ def fine_tune(
     base, base_card = load_model(model_path)
     run_dir = Path(run_dir or cfg.RUNS_DIR / f"stage{stage}-{Path(model_path).stem}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_run(run_dir, {"base_model": str(model_path), "data_sha256": data_fingerprint(data), "stage": stage,
-                         **config.to_dict()})
+    check_run_settings(run_dir, {"base_model": str(model_path), "data_sha256": data_fingerprint(data),
+                                 "stage": stage, **config.to_dict()}, "transfer.json")
     train, held = holdout_split(data, config.holdout, config.seed)
     if config.validation and len(train) >= 20:
         rest, val_idx = stratified_split(train.labels, config.validation, config.seed + 1)
@@ -281,17 +281,3 @@ def fine_tune(
     write_card(model_path_out, card)
     return TransferResult(model, before, after, history, model_path_out, card, held)
 
-
-def _check_run(run_dir: Path, settings: dict[str, Any]) -> None:
-    """Refuse a run folder that holds a run of other settings (base model, data, configuration)."""
-    import json
-
-    path = run_dir / "transfer.json"
-    current = json.loads(json.dumps(settings))
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved != current:
-            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-            raise ValueError(f"{run_dir} holds a run with other settings ({diff}); use a new run folder")
-    else:
-        path.write_text(json.dumps(current, indent=2) + "\n")

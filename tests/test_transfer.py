@@ -45,6 +45,8 @@ def test_stage2_transfer_improves_on_new_kind_of_faces(tmp_path, tiny_model, rng
     assert card["training"]["trainable_layers"]["head"] == ["head_dense", "head_bn", "emotion"]
     model, _ = load_model(result.model_path)
     assert all(layer.trainable for layer in model.layers if layer.weights)
+    with pytest.raises(ValueError, match=r"another configuration.*head_epochs"):  # the folder holds this run
+        fine_tune(tiny_model, new, TransferConfig(head_epochs=1), run_dir=tmp_path / "t", verbose=0)
 
 
 def test_bad_config():
