@@ -280,6 +280,61 @@ def test_absent_local_camera_disables_its_button(tmp_path, recognizer):
         LocalCamera(-1)
 
 
+# --- the history -------------------------------------------------------------------------------------------------
+
+
+def fill_journal(journal: Journal, n: int, *, seed: int = 0) -> list[Entry]:
+    """Write ``n`` entries a day apart, with notes, tags and labels on some of them; return them."""
+    from datetime import datetime, timedelta, timezone
+
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 3, 2, 8, 30, tzinfo=timezone(timedelta(hours=1)))
+    entries = []
+    for i in range(n):
+        p = rng.dirichlet(np.ones(7))
+        entry = Entry(face=rng.integers(0, 256, (48, 48), dtype=np.uint8), box=(1, 2, 30, 30), probabilities=p,
+                      source="file", model="m", model_version="1", timestamp=start + timedelta(days=i, hours=i % 9),
+                      user_label=EMOTIONS[i % 7] if i % 3 else None,
+                      note=f"note number {i}: <b>not bold</b> & a long tail " + "x" * 80 if i % 2 else "",
+                      tags=("work", f"t{i % 4}") if i % 4 else ())
+        journal.append(entry)
+        entries.append(entry)
+    return entries
+
+
+def walk(widget):
+    """Yield a widget and every widget below it."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def test_history_tiles_render_notes_without_box_tooltips(tmp_path):
+    import ipywidgets as widgets
+
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 14)
+    view = HistoryView(journal, size=12, charts=False)
+    # the frontend cannot show a tooltip on a Box ("Click to show javascript error"): none may have one
+    boxes = [w for w in walk(view) if isinstance(w, widgets.Box)]
+    assert boxes and all(getattr(w, "tooltip", None) in (None, "") for w in boxes)
+    tiles = view.faces.children
+    assert len(tiles) == 12
+    captions = [next(w.value for w in walk(t) if isinstance(w, widgets.HTML)) for t in tiles]
+    shown = entries[::-1][:12]  # the latest first
+    for entry, caption in zip(shown, captions, strict=True):
+        assert entry.timestamp.strftime("%a %d %b %H:%M") in caption  # the local time of the entry
+        label = entry.user_label or entry.emotion
+        assert f"<b>{label}</b>" in caption or f"{entry.emotion} {entry.confidence:.0%}" in caption
+        if entry.note:
+            assert f"note number {entries.index(entry)}: &lt;b&gt;" in caption
+            assert "\u2026" in caption and "<b>not bold</b>" not in caption  # cut, and escaped
+        else:
+            assert "emoj-note" not in caption
+
+
 # --- the model -----------------------------------------------------------------------------------------------------
 
 

@@ -40,16 +40,39 @@ def face_from_pixels(pixels: str) -> np.ndarray | None:
     return face.reshape(FACE_SIZE, FACE_SIZE).astype(np.uint8)
 
 
+NOTE_START = 60
+"""How many characters of a note a history tile shows (the whole note is in the tile's hover text)."""
+
+
+def note_start(note: object, length: int = NOTE_START) -> str:
+    """Return the start of a note on one line, cut at ``length`` characters with an ellipsis ("" for no note)."""
+    if not isinstance(note, str) or not note.strip():
+        return ""
+    text = " ".join(note.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "\u2026"
+
+
 def _caption(row: pd.Series) -> str:
+    """Return the text under a history tile: local time, your label or the model's reading, the start of the note.
+
+    Plain HTML in an ``HTML`` widget: the whole note is its ``title`` (hover text). Widgets of the Box family
+    have no tooltip in the frontend, so nothing here sets one on a box.
+    """
     when = pd.Timestamp(row["local_time"]).strftime("%a %d %b %H:%M")
     predicted, label = str(row["emotion"]), row["user_label"]
     if isinstance(label, str) and label and label != predicted:
-        what = f"<s>{predicted}</s> {escape(label)}"
+        what = f"<b>{escape(label)}</b> (model: {predicted} {row['confidence']:.0%})"
     elif isinstance(label, str) and label:
-        what = f"{predicted} &#10003;"
+        what = f"<b>{escape(label)}</b> &#10003; {row['confidence']:.0%}"
     else:
-        what = f"{predicted} ({row['confidence']:.0%})"
-    return f'<div style="font-size:0.8em;line-height:1.2;text-align:center">{when}<br>{what}</div>'
+        what = f"{predicted} {row['confidence']:.0%}?"
+    note = row.get("note", "")
+    title = f' title="{escape(note)}"' if isinstance(note, str) and note.strip() else ""
+    lines = [f'<span class="emoj-when">{when}</span>', f'<span class="emoj-what">{what}</span>']
+    if title:
+        lines.append(f'<i class="emoj-note">{escape(note_start(note))}</i>')
+    return (f'<div class="emoj-caption"{title} style="font-size:0.8em;line-height:1.25;text-align:center;'
+            f'overflow-wrap:anywhere">' + "<br>".join(lines) + "</div>")
 
 
 class HistoryView(widgets.VBox):
@@ -81,7 +104,7 @@ class HistoryView(widgets.VBox):
         self.entries: pd.DataFrame = pd.DataFrame()
         self.summary = widgets.HTML()
         self.faces = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns="repeat(auto-fill, 112px)", grid_gap="6px", width="100%"))
+            grid_template_columns="repeat(auto-fill, 140px)", grid_gap="6px", width="100%"))
         self.chart_images: dict[str, widgets.Image] = {}
         children: list[widgets.Widget] = [widgets.HTML("<h3>Your journal</h3>"), self.summary, self.faces]
         if charts:
@@ -120,9 +143,7 @@ class HistoryView(widgets.VBox):
             picture = widgets.Image(value=encode_image(enlarge(face, 2)) if face is not None else b"", format="png",
                                     layout=widgets.Layout(width="96px", height="96px"))
             tile = widgets.VBox([picture, widgets.HTML(_caption(row))],
-                                layout=widgets.Layout(align_items="center", width="112px"))
-            if row["note"]:
-                tile.tooltip = str(row["note"])
+                                layout=widgets.Layout(align_items="center", width="140px"))
             tiles.append(tile)
         self.faces.children = tiles
         if self.charts is not None:
