@@ -104,3 +104,73 @@ def test_demo_writes_a_journal_entry_and_a_chart(tmp_path, tiny_model, capsys):
     assert stat.S_IMODE((tmp_path / "demo" / "journal" / "journal.csv").stat().st_mode) == 0o600
     assert (tmp_path / "demo" / "mood.png").stat().st_size > 1000
     assert stat.S_IMODE((tmp_path / "demo" / "mood.png").stat().st_mode) == 0o600
+
+
+# --- the parser: every argument documented, defaults from the configuration dataclasses ------------------------------
+
+
+def _parsers(parser, path=()):
+    """Yield (command words, parser) for the parser and every sub-command."""
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_argument_has_help():
+    from emoj_lib.cli import build_parser
+
+    missing = [(" ".join(path), action.dest) for path, p in _parsers(build_parser()) for action in p._actions
+               if not action.help and action.dest != "help"]
+    assert missing == []
+
+
+def test_options_take_their_defaults_from_the_configuration_classes():
+    from emoj_lib.cli import build_parser
+    from emoj_lib.cli.options import config_from_args
+    from emoj_lib.training import TrainConfig
+    from emoj_lib.transfer import TransferConfig
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "stage1"])
+    assert config_from_args(TrainConfig, args) == TrainConfig()
+    args = parser.parse_args(["train", "stage1", "--epochs", "3", "--patience", "none", "--no-drop-blank",
+                              "--min-learning-rate", "0.5", "--labels", "ferplus"])
+    config = config_from_args(TrainConfig, args)
+    assert (config.epochs, config.patience, config.drop_blank, config.min_learning_rate, config.labels) == (
+        3, None, False, 0.5, "ferplus")
+    assert config.batch_size == TrainConfig().batch_size
+    args = parser.parse_args(["train", "stage2", "faces", "--holdout", "0.3", "--validation", "0"])
+    config = config_from_args(TransferConfig, args)
+    assert (config.holdout, config.validation, config.head_epochs) == (0.3, 0.0, TransferConfig().head_epochs)
+    # a value the configuration refuses is a usage error of the command
+    args = parser.parse_args(["train", "stage2", "faces", "--holdout", "2"])
+    with pytest.raises(SystemExit) as stop:
+        config_from_args(TransferConfig, args)
+    assert stop.value.code == 2
+
+
+def test_only_project_errors_become_one_line(tmp_path, capsys, monkeypatch):
+    import emoj_lib.cli.data as data_cli
+    from emoj_lib.cli import main
+
+    assert main(["data", "report", "--fer", str(tmp_path / "nowhere.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emoj: error:") and "nowhere.csv" in err and len(err.strip().splitlines()) == 1
+
+    def bug(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(data_cli, "print_data_report", bug)
+    with pytest.raises(TypeError, match="a bug"):  # a bug shows its traceback
+        main(["data", "report"])
+
+
+def test_version():
+    from emoj_lib import __version__
+
+    done = subprocess.run([EMOJ, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"emoj {__version__}"

@@ -18,14 +18,14 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from emoj_lib.errors import ImageReadError
+from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
 from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
 
-__all__ = ["MODEL_ENV", "JournalApp", "resolve_model_path"]
+__all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve_model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,28 @@ def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
     from emoj_lib.personal import current_model
 
     return current_model(journal_folder)
+
+
+def model_version(card: dict[str, Any]) -> str:
+    """Return the version recorded with journal entries for a model card: its ``version``, else its ``date``."""
+    return str(card.get("version", card.get("date", "")))
+
+
+def journal_model(journal_folder: str | os.PathLike[str] | None = None,
+                  model_path: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """Return the model a journal uses and its version: the one place the app and ``emoj journal add`` ask.
+
+    ``model_path`` if given, else as :func:`resolve_model_path`; the version is read from the model's card
+    (:func:`model_version`; empty when there is no card).
+    """
+    from emoj_lib.cards import read_card
+
+    path = resolve_model_path(journal_folder, model_path)
+    try:
+        card = read_card(path)
+    except (OSError, EmojError):
+        card = {}
+    return path, model_version(card)
 
 
 def _is_encoded(data: bytes) -> bool:
@@ -132,7 +154,7 @@ class JournalApp(widgets.VBox):
             self.recognizer = recognizer
             self.model_path = Path(recognizer.model_path)
         else:
-            self.model_path = resolve_model_path(self.journal.folder, model_path)
+            self.model_path, _ = journal_model(self.journal.folder, model_path)
             self._load_model()
         if local_camera is None or isinstance(local_camera, LocalCamera):
             self.local_camera = local_camera
@@ -404,8 +426,7 @@ class JournalApp(widgets.VBox):
     @property
     def model_version(self) -> str:
         """The version of the model recorded with each entry (its card's ``version``, else its ``date``)."""
-        card = getattr(self.recognizer, "card", None) or {}
-        return str(card.get("version", card.get("date", "")))
+        return model_version(getattr(self.recognizer, "card", None) or {})
 
     def save(self) -> Entry | None:
         """Save the selected face with the chosen label and the note as a journal entry.
