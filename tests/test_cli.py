@@ -69,6 +69,7 @@ def test_real_entry_point_help_and_bad_arguments():
     assert done.returncode == 2 and "invalid int value" in done.stderr
 
 
+@pytest.mark.shared_data
 def test_journal_commands(tmp_path, tiny_model, capsys, require_shared):
     from emoj_lib import config
 
@@ -174,3 +175,129 @@ def test_version():
 
     done = subprocess.run([EMOJ, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"emoj {__version__}"
+
+
+# --- behaviour through the installed `emoj` script -------------------------------------------------------------------
+
+
+def emoj(*args, env=None, timeout=120):
+    """Run the installed ``emoj`` script; return the finished process (text)."""
+    import os
+
+    full = {**os.environ, **(env or {})}
+    full.pop("TF_CPP_MIN_LOG_LEVEL", None)  # what a user's shell has: nothing
+    return subprocess.run([EMOJ, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=full)
+
+
+@pytest.fixture(scope="module")
+def two_faces(tmp_path_factory):
+    """A JPEG with two faces (the astronaut portrait, and a half-size copy beside it): larger on the left."""
+    from skimage import data as skdata
+
+    portrait = skdata.astronaut()
+    image = np.zeros((512, 768, 3), np.uint8)
+    image[:, :512] = portrait
+    image[128:384, 512:] = np.asarray(Image.fromarray(portrait).resize((256, 256)))
+    path = tmp_path_factory.mktemp("photos") / "two.jpg"
+    Image.fromarray(image).save(path, quality=92)
+    return path
+
+
+@pytest.fixture
+def small_journal(tmp_path):
+    """A journal of 3 entries written with the library (no model needed)."""
+    from datetime import datetime, timedelta, timezone
+
+    from emoj_lib.journal import Entry, Journal
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    start = datetime(2026, 3, 2, 8, 30, tzinfo=timezone(timedelta(hours=2)))
+    p = np.array([0.05, 0.05, 0.05, 0.7, 0.05, 0.05, 0.05])
+    for i, (label, note) in enumerate([(None, ""), ("sad", "rain all day, and the bus was late " * 3),
+                                       ("happy", "short")]):
+        journal.append(Entry(face=np.full((48, 48), 100, np.uint8), box=(1, 2, 30, 30), probabilities=p,
+                             source="file", model="m", model_version="1", timestamp=start + timedelta(days=i),
+                             user_label=label, note=note, tags=("work",) if i else ()))
+    return journal
+
+
+@pytest.mark.slow
+def test_quiet_by_default_and_verbose_on_request(tmp_path, tiny_model, two_faces):
+    done = emoj("predict", two_faces, "--model", tiny_model, "--policy", "single")
+    assert done.returncode == 1
+    assert done.stderr == ""  # no TensorFlow log lines
+    # the command's own words, not Python's
+    assert "--policy single wants exactly one (use --policy largest or --policy all)" in done.stdout
+    assert "policy='" not in done.stdout
+
+
+def test_journal_list_is_a_readable_table(small_journal):
+    done = emoj("journal", "list", "--journal", small_journal.folder)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["when", "id", "your", "label", "model", "note", "tags"]
+    entries = small_journal.read(pixels=False).entries
+    first, second, third = lines[1:]
+    assert first.startswith("Mon 02 Mar 2026 08:30")  # local time, where the entry was written
+    assert entries.index[0][:8] in first and entries.index[0] not in first  # a short id
+    assert "happy 70%" in first and " - " in first  # the model's reading; no label of yours
+    assert "sad" in second and "rain all day, and the bus was late rain\u2026" in second and "work" in second
+    assert third.split()[5:9] == [entries.index[2][:8], "happy", "happy", "70%"] and third.rstrip().endswith("short work")
+    assert max(len(line) for line in lines) < 150
+    done = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--last", "2")
+    rows = json.loads(done.stdout)
+    assert [r["user_label"] for r in rows] == ["sad", "happy"]
+    assert set(rows[0]) == {"entry_id", "timestamp", "source", "emotion", "confidence", "user_label", "note", "tags"}
+
+
+def test_read_commands_refuse_a_missing_journal(tmp_path):
+    typo = tmp_path / "jorunal"
+    for command in (["journal", "list"], ["journal", "plot", tmp_path / "mood.png"], ["journal", "personalize"]):
+        done = emoj(*command, "--journal", typo)
+        assert done.returncode == 1, command
+        assert done.stderr.strip() == f"emoj: error: no journal in {typo} (emoj journal add makes one; " \
+                                      "--journal names another folder)"
+        assert not typo.exists()
+
+
+@pytest.mark.slow
+def test_journal_add_says_which_face_it_chose(tmp_path, tiny_model, two_faces):
+    j = tmp_path / "journal"
+    done = emoj("journal", "add", two_faces, "--model", tiny_model, "--journal", j)
+    assert done.returncode == 0, done.stderr
+    assert "2 faces in" in done.stderr and "saved face 1" in done.stderr and "--face N" in done.stderr
+    done = emoj("journal", "add", two_faces, "--model", tiny_model, "--journal", j, "--face", "2", "--note", "n2")
+    assert done.returncode == 0 and "saved face 2" in done.stderr
+    from emoj_lib.journal import read_journal
+
+    entries = read_journal(j / "journal.csv").entries
+    assert list(entries["w"]) == sorted(entries["w"], reverse=True) and entries["x"].iloc[1] > 400  # the smaller
+
+
+@pytest.mark.slow
+def test_progress_bar_on_evaluate(tmp_path, tiny_model, fer_csv):
+    shown = {"EMOJ_PROGRESS": "1"}
+    done = emoj("evaluate", tiny_model, "--fer", fer_csv, "--out", tmp_path / "rep", env=shown)
+    assert done.returncode == 0, done.stderr
+    assert "evaluating" in done.stderr and "face/s" in done.stderr and "100%" in done.stderr
+    assert "evaluating" not in emoj("evaluate", tiny_model, "--fer", fer_csv, "--out", tmp_path / "rep").stderr
+
+
+@pytest.mark.slow
+def test_progress_bars_on_notebooks(tmp_path):
+    import nbformat
+
+    shown = {"EMOJ_PROGRESS": "1"}
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(x * 2)")]
+    for name in ("a", "b"):
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    done = emoj("notebooks", "--notebooks-dir", folder, "--out", tmp_path / "out", "-p", "x=21", env=shown)
+    assert done.returncode == 0, done.stderr
+    assert "notebooks: 100%" in done.stderr and "2/2" in done.stderr  # per notebook
+    assert "Executing" in done.stderr and "cell/s" in done.stderr  # per cell (papermill's bar)
+    assert "42" in json.dumps(nbformat.read(tmp_path / "out" / "b.ipynb", as_version=4).cells[-1].outputs)

@@ -6,17 +6,26 @@ import argparse
 import sys
 from pathlib import Path
 
+from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command, journal_option
+from emoj_lib.errors import EmojError
 from emoj_lib.journal.entry import SOURCES
 from emoj_lib.personal import MIN_LABELLED
 
 CHARTS = ("mood", "weekly", "calendar", "time", "corrections")
 
 
-def open_journal(folder: Path | None):
-    """Return the journal of ``--journal`` (default: ``$EMOJ_JOURNAL_DIR`` or ``~/emoj-journal``)."""
-    from emoj_lib.journal import Journal
+def open_journal(folder: Path | None, *, create: bool = False):
+    """Return the journal of ``--journal`` (default: ``$EMOJ_JOURNAL_DIR`` or ``~/emoj-journal``).
 
+    Only ``create=True`` (``journal add``) makes a new journal: the other commands refuse a folder without one.
+    """
+    from emoj_lib.journal import Journal
+    from emoj_lib.journal.fileformat import FILE_NAME
+
+    folder = Path(folder).expanduser() if folder is not None else cfg.journal_dir()
+    if not create and not (folder / FILE_NAME).is_file():
+        raise EmojError(f"no journal in {folder} (emoj journal add makes one; --journal names another folder)")
     return Journal(folder)
 
 
@@ -42,7 +51,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from emoj_lib.recognizer import Recognizer
     from emoj_lib.ui.app import journal_model
 
-    journal = open_journal(args.journal)
+    journal = open_journal(args.journal, create=True)
     model_path, version = journal_model(journal.folder, args.model)
     rec = Recognizer(model_path)
     readings = rec.analyze(args.photo, policy="all")
@@ -53,6 +62,10 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"emoj: --face {args.face}: the photo has {len(readings)} face(s)", file=sys.stderr)
         return 2
     reading = readings[args.face - 1]
+    if len(readings) > 1:
+        boxes = "; ".join(f"{i + 1}: {r.box.w}x{r.box.h} px at ({r.box.x}, {r.box.y})" for i, r in enumerate(readings))
+        print(f"{len(readings)} faces in {args.photo}, largest first ({boxes}); saved face {args.face}. "
+              "Use --face N to save another.", file=sys.stderr)
     entry = Entry.from_reading(reading, source=args.source, model=rec.name, model_version=version,
                                user_label=args.label, note=args.note or "", tags=args.tags or ())
     journal.append(entry, photo=args.photo if args.keep_photo else None)
@@ -62,14 +75,22 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """List the latest journal entries."""
+    """List the latest journal entries: a table (local time, short id, your label, the model's reading, note)."""
+    import pandas as pd
+
+    from emoj_lib.journal.report import entries_table
+
     entries = open_journal(args.journal).read(pixels=False).entries
-    cols = [c for c in ("timestamp", "source", "emotion", "confidence", "user_label", "note", "tags") if c in entries]
-    last = entries.sort_values("timestamp").tail(args.last)[cols]
+    last = entries.sort_values("timestamp", kind="stable").tail(args.last)
     if args.json:
-        print(last.reset_index().to_json(orient="records", date_format="iso", indent=2))
+        cols = [c for c in ("timestamp", "source", "emotion", "confidence", "user_label", "note", "tags")
+                if c in last]
+        print(last[cols].reset_index().to_json(orient="records", date_format="iso", indent=2))
+    elif last.empty:
+        print("the journal is empty")
     else:
-        print(last.to_string() if len(last) else "the journal is empty")
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            print(entries_table(last).to_string(index=False))
     return 0
 
 

@@ -36,7 +36,8 @@ class CountingModel:
         self._bar = bar
 
     def __call__(self, batch: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run the model on a batch and count its faces."""
+        """Run the model on a batch (in inference mode) and count its faces."""
+        kwargs.setdefault("training", False)
         out = self._model(batch, *args, **kwargs)
         self._bar.update(len(batch))
         return out

@@ -15,6 +15,7 @@ import pandas as pd
 
 from emoj_lib.config import FACE_SIZE
 from emoj_lib.journal import Journal, JournalWarning, plot_mood, plot_time_of_day, plot_weekly_mix
+from emoj_lib.journal.report import note_start
 from emoj_lib.ui.render import encode_image, enlarge, escape, figure_png
 
 __all__ = ["CHARTS", "HistoryView", "face_from_pixels"]
@@ -38,18 +39,6 @@ def face_from_pixels(pixels: str) -> np.ndarray | None:
     if face.size != FACE_SIZE * FACE_SIZE or face.min() < 0 or face.max() > 255:
         return None
     return face.reshape(FACE_SIZE, FACE_SIZE).astype(np.uint8)
-
-
-NOTE_START = 60
-"""How many characters of a note a history tile shows (the whole note is in the tile's hover text)."""
-
-
-def note_start(note: object, length: int = NOTE_START) -> str:
-    """Return the start of a note on one line, cut at ``length`` characters with an ellipsis ("" for no note)."""
-    if not isinstance(note, str) or not note.strip():
-        return ""
-    text = " ".join(note.split())
-    return text if len(text) <= length else text[: length - 1].rstrip() + "\u2026"
 
 
 def _caption(row: pd.Series) -> str:
