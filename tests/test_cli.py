@@ -301,3 +301,19 @@ def test_progress_bars_on_notebooks(tmp_path):
     assert "notebooks: 100%" in done.stderr and "2/2" in done.stderr  # per notebook
     assert "Executing" in done.stderr and "cell/s" in done.stderr  # per cell (papermill's bar)
     assert "42" in json.dumps(nbformat.read(tmp_path / "out" / "b.ipynb", as_version=4).cells[-1].outputs)
+
+
+@pytest.mark.slow
+def test_epoch_progress_callback(monkeypatch, capsys):
+    import keras
+
+    from emoj_lib.cli.progress import epoch_progress
+
+    monkeypatch.setenv("EMOJ_PROGRESS", "1")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.zeros((64, 3), np.float32), np.zeros(64, np.int64)
+    model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0, callbacks=[epoch_progress()])
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "4/4" in err and "val_accuracy=" in err
+    assert "batch/s" in err or "s/batch" in err
