@@ -21,6 +21,7 @@ from emoj_lib.ui import (
     JournalApp,
     LocalCamera,
     explain_camera_error,
+    journal_model,
     resolve_model_path,
 )
 from emoj_lib.ui.camera import _ESM
@@ -156,6 +157,56 @@ def test_webcam_frame_confirmed_and_photo_kept(tmp_path, recognizer, photo):
     app.camera.set_state({"frame": memoryview(buf.getvalue()), "captures": 2})
     assert app.readings and app.saved is None and not app.save_button.disabled
     assert app.save_button.description == "Save to my journal"
+
+
+# --- the whole flow on the astronaut portrait that ships with scikit-image (no shared data) --------------------------
+
+
+@pytest.fixture(scope="module")
+def astronaut_jpeg(tmp_path_factory):
+    """Eileen Collins' portrait (scikit-image, public domain) as a large JPEG (1536 px: decoded at a reduced scale)."""
+    from skimage import data as skdata
+
+    image = Image.fromarray(skdata.astronaut()).resize((1536, 1536), Image.Resampling.BICUBIC)
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    image.save(path, quality=90)
+    return path
+
+
+def test_the_app_reads_a_photo_as_the_command_line_does(tmp_path, recognizer, astronaut_jpeg):
+    app = make_app(tmp_path, recognizer)
+    upload(app, astronaut_jpeg.read_bytes(), "astronaut.jpg")
+    direct = recognizer.analyze(astronaut_jpeg, policy="all")  # what `emoj predict` and `journal add` do
+    assert len(app.readings) == len(direct) >= 1
+    for shown, read in zip(app.readings, direct, strict=True):
+        assert shown.box.as_tuple() == read.box.as_tuple()
+        np.testing.assert_array_equal(shown.crop, read.crop)
+        np.testing.assert_array_equal(shown.probabilities, read.probabilities)
+
+
+def test_whole_flow_on_the_astronaut(tmp_path, recognizer, astronaut_jpeg):
+    app = make_app(tmp_path, recognizer, charts=True)
+    upload(app, astronaut_jpeg.read_bytes(), "astronaut.jpg")
+    assert app.readings, "the astronaut's face must be found"
+    reading = app.reading
+    assert "Found your face" in shown_message(app) or "faces" in shown_message(app)
+    assert app.result.layout.display == "" and not app.save_button.disabled
+    assert bytes(app.photo_view.value).startswith(JPEG) and bytes(app.crop_view.value).startswith(PNG)
+    assert f'data-emotion="{reading.emotion}"' in app.prediction.value and app.label.value == reading.emotion
+    x, y, w, h = reading.box.as_tuple()
+    assert 400 < x + w / 2 < 800 and 100 < y + h / 2 < 600  # her face, in the 1536-px photo
+
+    corrected = EMOTIONS[(EMOTIONS.index(reading.emotion) + 1) % 7]
+    app.label.value = corrected
+    app.note.value = "launch day"
+    entry = app.save()
+    assert entry is not None and "you corrected the model" in shown_message(app)
+    [row] = csv_rows(app.journal)
+    assert row["user_label"] == corrected != row["emotion"] == reading.emotion  # the correction, not the prediction
+    assert row["note"] == "launch day" and row["source"] == "upload"
+    np.testing.assert_array_equal(face_of(row), reading.crop)
+    [tile] = app.history.faces.children
+    assert "launch day" in tile.children[1].value and f"<b>{corrected}</b>" in tile.children[1].value
 
 
 # --- no face, unreadable photo ----------------------------------------------------------------------------------
@@ -364,7 +415,12 @@ def test_missing_model_leaves_the_history_usable(tmp_path, no_face, recognizer):
 def test_app_uses_the_model_path(tmp_path, tiny_model):
     app = JournalApp(tmp_path / "journal", model_path=tiny_model, local_camera=None, charts=False)
     assert app.recognizer is not None and app.model_path == tiny_model and not app.model_error
-    assert app.model_version  # from the card
+    from emoj_lib.cards import read_card
+
+    card = read_card(tiny_model)
+    expected = str(card["version"]) if "version" in card else str(card["date"])
+    assert expected and app.model_version == expected  # from the card
+    assert journal_model(tmp_path / "journal", tiny_model) == (tiny_model, expected)
 
 
 # --- pictures ------------------------------------------------------------------------------------------------------

@@ -348,19 +348,23 @@ class JournalApp(widgets.VBox):
             self.say("error", self.model_error)
             return []
         self.say("info", f"Looking for faces in {what}...")
+        if isinstance(photo, bytearray | memoryview):
+            photo = bytes(photo)
         try:
-            image = load_image(photo)
+            # the recognizer alone decodes the photo for reading (as `emoj journal add` and `emoj predict` do);
+            # the app decodes it again only to show it
+            readings = self.recognizer.analyze(photo, policy="all")
+            image = load_image(photo) if readings else None
         except ImageReadError as exc:
             self.say("error", f"Could not read {what}: {escape(exc)}. Nothing was saved.")
             return []
-        readings = self.recognizer.analyze(image, policy="all")
         if not readings:
             self.say("warning", f"No face found in {what}, so nothing was saved. Face the camera, in good light, "
                                 "with your whole face in the picture, and try again.")
             return []
         self.photo, self.source, self.readings = image, source, list(readings)
-        if isinstance(photo, bytes | bytearray | memoryview) and _is_encoded(bytes(photo)):
-            self.photo_bytes = bytes(photo)
+        if isinstance(photo, bytes) and _is_encoded(photo):
+            self.photo_bytes = photo
         else:
             self.photo_bytes = None
         self.face_choice.options = [(self._face_name(i, r), i) for i, r in enumerate(readings)]
