@@ -242,7 +242,8 @@ def test_journal_list_is_a_readable_table(small_journal):
     assert entries.index[0][:8] in first and entries.index[0] not in first  # a short id
     assert "happy 70%" in first and " - " in first  # the model's reading; no label of yours
     assert "sad" in second and "rain all day, and the bus was late rain\u2026" in second and "work" in second
-    assert third.split()[5:9] == [entries.index[2][:8], "happy", "happy", "70%"] and third.rstrip().endswith("short work")
+    assert third.split()[5:9] == [entries.index[2][:8], "happy", "happy", "70%"]
+    assert third.rstrip().endswith("short work")
     assert max(len(line) for line in lines) < 150
     done = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--last", "2")
     rows = json.loads(done.stdout)
