@@ -199,11 +199,13 @@ def test_whole_flow_on_the_astronaut(tmp_path, recognizer, astronaut_jpeg):
     corrected = EMOTIONS[(EMOTIONS.index(reading.emotion) + 1) % 7]
     app.label.value = corrected
     app.note.value = "launch day"
+    app.tags.value = "space, work"
     entry = app.save()
     assert entry is not None and "you corrected the model" in shown_message(app)
     [row] = csv_rows(app.journal)
     assert row["user_label"] == corrected != row["emotion"] == reading.emotion  # the correction, not the prediction
-    assert row["note"] == "launch day" and row["source"] == "upload"
+    assert row["note"] == "launch day" and row["source"] == "upload" and row["tags"] == "space;work"
+    assert app.tags.value == "" and app.note.value == ""
     np.testing.assert_array_equal(face_of(row), reading.crop)
     [tile] = app.history.faces.children
     assert "launch day" in tile.children[1].value and f"<b>{corrected}</b>" in tile.children[1].value
@@ -384,6 +386,96 @@ def test_history_tiles_render_notes_without_box_tooltips(tmp_path):
             assert "\u2026" in caption and "<b>not bold</b>" not in caption  # cut, and escaped
         else:
             assert "emoj-note" not in caption
+
+
+def test_history_pages_and_filters(tmp_path):
+    import datetime as dt
+
+    from emoj_lib.journal import effective_emotion
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 30)
+    view = HistoryView(journal, size=12, charts=False)
+    ids = [e.entry_id for e in entries][::-1]  # newest first
+    shown = lambda: [view.matching.index[view.page * 12 + i] for i in range(len(view.faces.children))]  # noqa: E731
+    assert shown() == ids[:12] and "1-12 of 30" in view.page_label.value and view.newer_button.disabled
+    view.older_button.click()
+    assert shown() == ids[12:24] and "13-24 of 30" in view.page_label.value
+    view.older_button.click()
+    assert shown() == ids[24:] and len(view.faces.children) == 6 and view.older_button.disabled
+    view.older_button.click()  # stays on the last page
+    assert view.page == 2
+
+    view.emotion.value = "sad"
+    expected = [e.entry_id for e in entries[::-1] if (e.user_label or e.emotion) == "sad"]
+    assert list(view.matching.index) == expected and view.page == 0 and "matching" in view.page_label.value
+    assert (effective_emotion(view.matching) == "sad").all()
+    view.emotion.value = "any"
+    assert view.tag.options == ("any", "t1", "t2", "t3", "work")
+    view.tag.value = "t2"
+    assert list(view.matching.index) == [e.entry_id for e in entries[::-1] if "t2" in e.tags]
+    view.tag.value = "any"
+    view.search.value = "NUMBER 13"
+    assert list(view.matching.index) == [entries[13].entry_id]  # the note's words, case ignored
+    view.search.value = ""
+    view.start.value, view.end.value = dt.date(2026, 3, 10), dt.date(2026, 3, 12)
+    assert sorted(view.matching.index) == sorted(e.entry_id for e in entries[8:11])
+    view.search.value = "nothing like this"
+    assert view.faces.children == () and "No entry matches" in view.page_label.value
+    view.clear_button.click()
+    assert len(view.matching) == 30 and view.start.value is None
+
+
+def test_history_edits_an_entry(tmp_path):
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 5)
+    view = HistoryView(journal, size=12, charts=False)
+    target = entries[1]  # labelled, with a note
+    tile = next(t for t in view.faces.children if f"note number 1:" in t.children[1].value)
+    tile.children[2].click()  # its Edit button
+    editor = view.editor
+    assert editor.layout.display == "" and editor.entry_id == target.entry_id
+    assert editor.label.value == target.user_label and editor.note.value == target.note
+    editor.label.value, editor.note.value, editor.tags.value = "", "rewritten", "home;  garden, home"
+    editor.save_button.click()
+    row = journal.read(pixels=False).entries.loc[target.entry_id]
+    assert pd_isna(row["user_label"]) and row["note"] == "rewritten" and row["tags"] == ("home", "garden")
+    assert "Saved: your label, the note, the tags" in view.message.value
+    history = journal.read(pixels=False).history(target.entry_id)
+    assert list(history["kind"]) == ["entry", "amend"]  # the edit keeps the entry's history
+    editor.save_button.click()
+    assert "Nothing changed" in view.message.value
+    assert "rewritten" in " ".join(t.children[1].value for t in view.faces.children)
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+@pytest.mark.skipif(not hasattr(Journal, "delete"), reason="Journal.delete is not in this branch yet")
+def test_history_deletes_after_a_confirmation(tmp_path):
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 4)
+    view = HistoryView(journal, size=12, charts=False)
+    target = entries[2]
+    view.edit(target.entry_id)
+    view.editor.delete_button.click()
+    assert view.editor.confirm.layout.display == "" and target.entry_id in journal.read().entries.index
+    view.editor.cancel_button.click()
+    assert view.editor.confirm.layout.display == "none" and len(journal.read().entries) == 4
+    view.editor.delete_button.click()
+    view.editor.confirm_button.click()
+    assert target.entry_id not in journal.read().entries.index and len(view.faces.children) == 3
+    assert "Deleted entry" in view.message.value and view.editor.layout.display == "none"
+    pixels = " ".join(str(v) for v in target.face.ravel())
+    assert pixels.encode() not in journal.path.read_bytes()
 
 
 # --- the model -----------------------------------------------------------------------------------------------------

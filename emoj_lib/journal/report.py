@@ -6,9 +6,21 @@ way through these functions.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-__all__ = ["NOTE_START", "SHORT_ID", "entries_table", "note_start", "reading_text", "short_id"]
+__all__ = [
+    "NOTE_START",
+    "SHORT_ID",
+    "entries_table",
+    "entry_tags",
+    "filter_entries",
+    "note_start",
+    "parse_tags",
+    "reading_text",
+    "short_id",
+]
 
 NOTE_START = 60
 """How many characters of a note a list or a tile shows."""
@@ -68,3 +80,56 @@ def entries_table(entries: pd.DataFrame) -> pd.DataFrame:
         "tags": ", ".join(row.get("tags", ()) or ()),
     } for entry_id, row in entries.iterrows()]
     return pd.DataFrame(rows, columns=["when", "id", "your label", "model", "note", "tags"])
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Return the tags typed in a field: separated by commas or semicolons, stripped, empty ones dropped."""
+    seen: dict[str, None] = {}
+    for tag in str(text).replace(";", ",").split(","):
+        if tag.strip():
+            seen.setdefault(tag.strip())
+    return tuple(seen)
+
+
+def entry_tags(entries: pd.DataFrame) -> list[str]:
+    """Return every tag used in the entries, sorted."""
+    if "tags" not in entries or entries.empty:
+        return []
+    return sorted({tag for tags in entries["tags"] for tag in (tags or ())})
+
+
+def filter_entries(entries: pd.DataFrame, *, start: Any = None, end: Any = None, emotion: str | None = None,
+                   tag: str | None = None, text: str = "") -> pd.DataFrame:
+    """Return the entries that match every filter given (all of them by default), in their order.
+
+    Parameters
+    ----------
+    entries : pandas.DataFrame
+        ``JournalData.entries``.
+    start, end : date, optional
+        The first and last day (local time, both included).
+    emotion : str, optional
+        The entry's emotion: your label when you gave one, else the model's reading.
+    tag : str, optional
+        One of the entry's tags.
+    text : str
+        Words the note contains (case is ignored).
+
+    """
+    from emoj_lib.journal.analytics import effective_emotion
+
+    keep = pd.Series(True, index=entries.index)
+    if entries.empty:
+        return entries
+    day = pd.to_datetime(entries["local_time"]).dt.date
+    if start is not None:
+        keep &= day >= pd.Timestamp(start).date()
+    if end is not None:
+        keep &= day <= pd.Timestamp(end).date()
+    if emotion:
+        keep &= (effective_emotion(entries) == emotion).to_numpy()
+    if tag:
+        keep &= entries["tags"].map(lambda tags: tag in (tags or ()))
+    if text.strip():
+        keep &= entries["note"].fillna("").str.contains(text.strip(), case=False, regex=False)
+    return entries[keep.to_numpy()]

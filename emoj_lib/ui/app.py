@@ -20,6 +20,7 @@ import numpy as np
 
 from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
+from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
@@ -242,6 +243,9 @@ class JournalApp(widgets.VBox):
         self.note = widgets.Textarea(placeholder="A note (optional): what happened, where you are...",
                                      layout=widgets.Layout(width="100%", height="60px"))
         self.note.add_class("emoj-note")
+        self.tags = widgets.Text(placeholder="tags (optional), separated by commas: work, family...",
+                                 layout=widgets.Layout(width="100%"))
+        self.tags.add_class("emoj-tags")
         self.keep_photo = widgets.Checkbox(value=False, description="Keep the photo in my journal folder",
                                            indent=False)
         self.save_button = widgets.Button(description="Save to my journal", button_style="success", icon="check",
@@ -252,7 +256,7 @@ class JournalApp(widgets.VBox):
                                layout=widgets.Layout(margin="0 0 0 16px"))
         self.result = widgets.VBox([
             widgets.HBox([self.photo_view, reading], layout=widgets.Layout(flex_flow="row wrap")),
-            self.label, self.note, widgets.HBox([self.save_button, self.keep_photo])],
+            self.label, self.note, self.tags, widgets.HBox([self.save_button, self.keep_photo])],
             layout=widgets.Layout(display="none", border="1px solid #ddd", padding="8px"))
         self.result.add_class("emoj-result")
 
@@ -457,7 +461,8 @@ class JournalApp(widgets.VBox):
             photo = self.photo_bytes if self.photo_bytes is not None else self.photo
         try:
             entry = Entry.from_reading(reading, source=self.source, model=self.recognizer.name,
-                                       model_version=self.model_version, user_label=label, note=self.note.value)
+                                       model_version=self.model_version, user_label=label, note=self.note.value,
+                                       tags=parse_tags(self.tags.value))
             self.journal.append(entry, photo=photo)
         except (OSError, ValueError, TypeError) as exc:
             log.exception("could not save the entry")
@@ -472,7 +477,7 @@ class JournalApp(widgets.VBox):
         else:
             what = f"<b>{label}</b> (you corrected the model's &ldquo;{reading.emotion}&rdquo;)"
         kept = " with the photo" if photo is not None else ""
-        self.note.value = ""
+        self.note.value = self.tags.value = ""
         self.history.refresh()
         self.say("success", f"Saved to your journal at {when}{kept}: {what}.")
         return entry
