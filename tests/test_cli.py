@@ -318,3 +318,43 @@ def test_epoch_progress_callback(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "epoch 1/2" in err and "epoch 2/2" in err and "4/4" in err and "val_accuracy=" in err
     assert "batch/s" in err or "s/batch" in err
+
+
+def test_journal_edit_and_list_filters(small_journal):
+    entries = small_journal.read(pixels=False).entries
+    target = entries.index[0]
+    done = emoj("journal", "edit", target[:6], "--label", "angry", "--note", "edited", "--tags", "a", "b",
+                "--journal", small_journal.folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"entry {target[:8]}: changed label, note, tags"
+    row = small_journal.read(pixels=False).entries.loc[target]
+    assert (row["user_label"], row["note"], row["tags"]) == ("angry", "edited", ("a", "b"))
+    done = emoj("journal", "edit", target, "--label", "none", "--journal", small_journal.folder)
+    assert done.returncode == 0 and small_journal.read(pixels=False).entries.loc[target].isna()["user_label"]
+    done = emoj("journal", "edit", "zzz", "--note", "x", "--journal", small_journal.folder)
+    assert done.returncode == 1 and "no entry 'zzz'" in done.stderr
+    done = emoj("journal", "edit", target, "--journal", small_journal.folder)
+    assert done.returncode == 2 and "nothing to change" in done.stderr
+
+    listed = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--emotion", "sad").stdout
+    assert [r["note"][:4] for r in json.loads(listed)] == ["rain"]
+    listed = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--since", "2026-03-03",
+                  "--search", "SHORT").stdout
+    assert [r["note"] for r in json.loads(listed)] == ["short"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("emoj_lib.journal").journal.Journal, "delete"),
+                    reason="Journal.delete is not in this branch yet")
+def test_journal_delete_asks_first(small_journal):
+    import subprocess as sp
+
+    entries = small_journal.read(pixels=False).entries
+    target = entries.index[1]
+    command = [EMOJ, "journal", "delete", target[:8], "--journal", str(small_journal.folder)]
+    done = sp.run(command, input="n\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "for good?" in done.stderr and "nothing deleted" in done.stderr
+    assert target in small_journal.read(pixels=False).entries.index
+    done = sp.run(command, input="y\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and target not in small_journal.read(pixels=False).entries.index
+    done = emoj("journal", "delete", entries.index[0], "--yes", "--journal", small_journal.folder)
+    assert done.returncode == 0 and len(small_journal.read(pixels=False).entries) == 1

@@ -434,7 +434,7 @@ def test_history_edits_an_entry(tmp_path):
     entries = fill_journal(journal, 5)
     view = HistoryView(journal, size=12, charts=False)
     target = entries[1]  # labelled, with a note
-    tile = next(t for t in view.faces.children if f"note number 1:" in t.children[1].value)
+    tile = next(t for t in view.faces.children if "note number 1:" in t.children[1].value)
     tile.children[2].click()  # its Edit button
     editor = view.editor
     assert editor.layout.display == "" and editor.entry_id == target.entry_id

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from emoj_lib import config as cfg
-from emoj_lib.cli.options import add_command, journal_option
+from emoj_lib.cli.options import add_command, journal_option, option_error
 from emoj_lib.errors import EmojError
 from emoj_lib.journal.entry import SOURCES
+from emoj_lib.labels import EMOTIONS
 from emoj_lib.personal import MIN_LABELLED
 
 CHARTS = ("mood", "weekly", "calendar", "time", "corrections")
@@ -27,6 +29,18 @@ def open_journal(folder: Path | None, *, create: bool = False):
     if not create and not (folder / FILE_NAME).is_file():
         raise EmojError(f"no journal in {folder} (emoj journal add makes one; --journal names another folder)")
     return Journal(folder)
+
+
+def find_entry(entries, text: str) -> str:
+    """Return the id of the entry that ``text`` names: its full id or the start of it (e.g. the short id listed)."""
+    matches = [eid for eid in entries.index if eid.startswith(text)] if text else []
+    if text in entries.index:
+        return text
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise EmojError(f"no entry {text!r} in the journal (emoj journal list shows the ids)")
+    raise EmojError(f"{len(matches)} entries start with {text!r}: give more of the id")
 
 
 def write_chart(entries, kind: str, out: Path) -> Path:
@@ -78,9 +92,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     """List the latest journal entries: a table (local time, short id, your label, the model's reading, note)."""
     import pandas as pd
 
-    from emoj_lib.journal.report import entries_table
+    from emoj_lib.journal.report import entries_table, filter_entries
 
     entries = open_journal(args.journal).read(pixels=False).entries
+    entries = filter_entries(entries, start=args.since, end=args.until, emotion=args.emotion, tag=args.tag,
+                             text=args.search or "")
     last = entries.sort_values("timestamp", kind="stable").tail(args.last)
     if args.json:
         cols = [c for c in ("timestamp", "source", "emotion", "confidence", "user_label", "note", "tags")
@@ -99,6 +115,54 @@ def cmd_plot(args: argparse.Namespace) -> int:
     entries = open_journal(args.journal).read(pixels=False).entries
     write_chart(entries, args.kind, args.out)
     print(f"{args.out}: {args.kind} chart of {len(entries)} entries")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Change an entry's label, note or tags (recorded as an amendment: the entry keeps its history)."""
+    from emoj_lib.journal.report import parse_tags, short_id
+
+    journal = open_journal(args.journal)
+    entry_id = find_entry(journal.read(pixels=False).entries, args.entry)
+    changes = {}
+    if args.label is not None:
+        changes["label"] = None if args.label.lower() in ("", "none") else args.label
+    if args.note is not None:
+        changes["note"] = args.note
+    if args.tags is not None:
+        changes["tags"] = parse_tags(",".join(args.tags))
+    if not changes:
+        option_error(args, "nothing to change: give --label, --note and/or --tags")
+    journal.amend(entry_id, **changes)
+    print(f"entry {short_id(entry_id)}: changed {', '.join(changes)}")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal (no answer, or no terminal: no)."""
+    print(question + " [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = input()
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete an entry for good: its face, its kept photo (asks first unless --yes)."""
+    from emoj_lib.journal.report import entries_table, short_id
+
+    journal = open_journal(args.journal)
+    entries = journal.read(pixels=False).entries
+    entry_id = find_entry(entries, args.entry)
+    about = entries_table(entries.loc[[entry_id]]).iloc[0]
+    what = f"{about['when']}, {about['your label'] if about['your label'] != '-' else about['model']}"
+    if not args.yes and not _confirm(f"Delete entry {short_id(entry_id)} ({what}) with its face and photo, "
+                                     "for good?"):
+        print("nothing deleted", file=sys.stderr)
+        return 1
+    journal.delete(entry_id)
+    print(f"entry {short_id(entry_id)} deleted")
     return 0
 
 
@@ -133,11 +197,31 @@ def register(sub) -> None:
     journal_option(ls)
     ls.add_argument("--last", type=int, default=20, help="how many entries (default: 20)")
     ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.add_argument("--since", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                    help="only entries of this day or later (local time)")
+    ls.add_argument("--until", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                    help="only entries of this day or earlier (local time)")
+    ls.add_argument("--emotion", choices=EMOTIONS, default=None,
+                    help="only entries of this emotion (your label, else the model's reading)")
+    ls.add_argument("--tag", default=None, help="only entries with this tag")
+    ls.add_argument("--search", default=None, metavar="WORDS", help="only entries whose note contains these words")
 
     pl = add_command(actions, "plot", cmd_plot, "draw a mood chart into a PNG")
     journal_option(pl)
     pl.add_argument("out", type=Path, help="the PNG file to write")
     pl.add_argument("--kind", choices=CHARTS, default="mood", help="which chart (default: mood)")
+
+    ed = add_command(actions, "edit", cmd_edit, "change an entry's label, note or tags")
+    journal_option(ed)
+    ed.add_argument("entry", help="the entry's id, or its start (as emoj journal list shows it)")
+    ed.add_argument("--label", default=None, help="your label (an emotion; none: clear it)")
+    ed.add_argument("--note", default=None, help="the new note (\"\": clear it)")
+    ed.add_argument("--tags", nargs="*", default=None, help="the new tags (none given: clear them)")
+
+    de = add_command(actions, "delete", cmd_delete, "delete an entry, its face and its photo, for good")
+    journal_option(de)
+    de.add_argument("entry", help="the entry's id, or its start (as emoj journal list shows it)")
+    de.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
 
     pe = add_command(actions, "personalize", cmd_personalize, "stage 3: fine-tune your model on your labels")
     journal_option(pe)
