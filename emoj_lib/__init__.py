@@ -19,7 +19,18 @@ from emoj_lib.data.ferplus import FerPlusVotes, ferplus_for, read_ferplus
 from emoj_lib.data.folders import export_image_folder, read_image_folder
 from emoj_lib.data.hygiene import HygieneReport, hygiene_mask, hygiene_report
 from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset
-from emoj_lib.errors import DataFormatError, EmojError, ImageReadError, MultipleFacesError, NoFaceError
+from emoj_lib.errors import (
+    DataFormatError,
+    DuplicateEntryError,
+    EmojError,
+    ImageReadError,
+    JournalNotFoundError,
+    MultipleFacesError,
+    NoFaceError,
+    StorageError,
+    UnknownEntryError,
+    UnsafeFileError,
+)
 from emoj_lib.evaluation import (
     accuracy,
     classification_table,
@@ -31,7 +42,7 @@ from emoj_lib.evaluation import (
     predict_proba,
 )
 from emoj_lib.faces import Box, Face, crop_face, crop_folder, detect_faces, find_faces, load_image
-from emoj_lib.journal import Entry, Journal, read_journal
+from emoj_lib.journal import Entry, Journal, export_csv, read_journal, repair_journal
 from emoj_lib.labels import EMOTIONS, FERPLUS_EMOTIONS, FERPLUS_TO_FER, emotion_index
 from emoj_lib.models import build_model, list_architectures, register_architecture
 from emoj_lib.personal import current_model, personalize
@@ -48,6 +59,7 @@ __all__ = [
     "Augmentation",
     "Box",
     "DataFormatError",
+    "DuplicateEntryError",
     "EmojError",
     "Entry",
     "Face",
@@ -57,11 +69,15 @@ __all__ = [
     "HygieneReport",
     "ImageReadError",
     "Journal",
+    "JournalNotFoundError",
     "MultipleFacesError",
     "NoFaceError",
     "Recognizer",
+    "StorageError",
     "TrainConfig",
     "TransferConfig",
+    "UnknownEntryError",
+    "UnsafeFileError",
     "accuracy",
     "build_model",
     "class_weights",
@@ -75,6 +91,7 @@ __all__ = [
     "emotion_index",
     "evaluate_splits",
     "evaluation_report",
+    "export_csv",
     "export_image_folder",
     "ferplus_for",
     "find_faces",
@@ -94,6 +111,7 @@ __all__ = [
     "read_image_folder",
     "read_journal",
     "register_architecture",
+    "repair_journal",
     "train_stage1",
     "write_card",
     "write_fer_csv",
