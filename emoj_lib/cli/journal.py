@@ -7,7 +7,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command, journal_option, option_error
 from emoj_lib.errors import EmojError
 from emoj_lib.journal.entry import SOURCES
@@ -20,15 +19,12 @@ CHARTS = ("mood", "weekly", "calendar", "time", "corrections")
 def open_journal(folder: Path | None, *, create: bool = False):
     """Return the journal of ``--journal`` (default: ``$EMOJ_JOURNAL_DIR`` or ``~/emoj-journal``).
 
-    Only ``create=True`` (``journal add``) makes a new journal: the other commands refuse a folder without one.
+    Only ``create=True`` (``journal add``: its first entry makes the journal) accepts a folder without a journal;
+    the other commands refuse it (:class:`~emoj_lib.errors.JournalNotFoundError`) and create nothing.
     """
     from emoj_lib.journal import Journal
-    from emoj_lib.journal.fileformat import FILE_NAME
 
-    folder = Path(folder).expanduser() if folder is not None else cfg.journal_dir()
-    if not create and not (folder / FILE_NAME).is_file():
-        raise EmojError(f"no journal in {folder} (emoj journal add makes one; --journal names another folder)")
-    return Journal(folder)
+    return Journal(folder) if create else Journal.open(folder)
 
 
 def find_entry(entries, text: str) -> str:
