@@ -127,9 +127,10 @@ def test_upload_shows_the_prediction_and_saves_the_corrected_label(tmp_path, rec
 
     # the history is redrawn: one tile, the charts drawn
     assert len(app.history.faces.children) == 1 and "1 entry" in app.history.summary.value
-    assert all(bytes(image.value).startswith(PNG) for image in app.history.chart_images.values())
-    written = app.history.save_charts(tmp_path / "charts")
-    assert sorted(p.name for p in written.values()) == ["mood_over_time.png", "time_of_day.png", "weekly_mix.png"]
+    assert bytes(app.history.chart_images["Mood over time"].value).startswith(PNG)  # the tab shown
+    written = app.history.save_charts(tmp_path / "charts")  # draws the others
+    assert sorted(p.name for p in written.values()) == ["calendar.png", "corrections.png", "mood_over_time.png",
+                                                        "time_of_day.png", "weekly_mix.png"]
 
     # saving twice writes nothing more
     assert app.save() is None and "already in your journal" in shown_message(app)
@@ -428,6 +429,24 @@ def test_history_pages_and_filters(tmp_path):
     assert view.faces.children == () and "No entry matches" in view.page_label.value
     view.clear_button.click()
     assert len(view.matching) == 30 and view.start.value is None
+
+
+def test_history_charts_follow_the_tab_and_the_filters(tmp_path):
+    from emoj_lib.ui import CHARTS, HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    fill_journal(journal, 12)
+    view = HistoryView(journal, size=6, charts=True)
+    images = view.chart_images
+    assert list(images) == list(CHARTS) and bytes(images["Mood over time"].value).startswith(PNG)
+    assert images["Calendar"].value == b""  # drawn when its tab is shown
+    view.charts.selected_index = 1
+    calendar = bytes(images["Calendar"].value)
+    assert calendar.startswith(PNG)
+    view.older_button.click()  # another page: the same entries, nothing redrawn
+    assert bytes(images["Calendar"].value) == calendar
+    view.emotion.value = "happy"  # the charts show the entries that match
+    assert bytes(images["Calendar"].value).startswith(PNG) and bytes(images["Calendar"].value) != calendar
 
 
 def test_history_edits_an_entry(tmp_path):

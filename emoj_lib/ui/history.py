@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib.config import FACE_SIZE
-from emoj_lib.journal import Journal, JournalWarning, plot_mood, plot_time_of_day, plot_weekly_mix
+from emoj_lib.journal import (
+    Journal,
+    JournalWarning,
+    plot_calendar,
+    plot_corrections,
+    plot_mood,
+    plot_time_of_day,
+    plot_weekly_mix,
+)
 from emoj_lib.journal.report import entry_tags, filter_entries, note_start, parse_tags, short_id
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui.render import encode_image, enlarge, escape, figure_png
@@ -30,10 +38,13 @@ log = logging.getLogger(__name__)
 
 CHARTS: dict[str, tuple[Callable[..., Any], tuple[float, float]]] = {
     "Mood over time": (plot_mood, (9.5, 3.6)),
+    "Calendar": (plot_calendar, (9.5, 3.2)),
     "Weekly mix": (plot_weekly_mix, (9.5, 3.6)),
-    "Time of day": (plot_time_of_day, (7.0, 3.6)),
+    "Time of day": (plot_time_of_day, (8.0, 3.6)),
+    "Corrections": (plot_corrections, (8.0, 3.6)),
 }
-"""The charts of the history, by tab title: the plotting function and the figure size in inches."""
+"""The charts of the history, by tab title: the plotting function and the figure size in inches. A chart is drawn
+when its tab is shown."""
 
 ANY = "any"
 """The choice of the emotion and tag filters that keeps every entry."""
@@ -175,7 +186,7 @@ class HistoryView(widgets.VBox):
         self.size = int(size)
         self.page = 0
         self._busy = False
-        self._charted: tuple[str, ...] | None = None
+        self._charted: dict[str, tuple[str, ...]] = {}
         self.entries: pd.DataFrame = pd.DataFrame()
         self.matching: pd.DataFrame = pd.DataFrame()
         self.summary = widgets.HTML()
@@ -195,6 +206,7 @@ class HistoryView(widgets.VBox):
             self.chart_images = {title: widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
                                  for title in CHARTS}
             self.charts = widgets.Tab(children=list(self.chart_images.values()), titles=list(CHARTS))
+            self.charts.observe(lambda _: self._draw_charts(self.matching), names="selected_index")
             children.append(self.charts)
         super().__init__(children=children)
         self.add_class("emoj-history")
@@ -260,7 +272,7 @@ class HistoryView(widgets.VBox):
             self.tag.value = chosen if chosen in self.tag.options else ANY
         finally:
             self._busy = False
-        self._charted = None
+        self._charted = {}
         self.filters.layout.display = "none" if entries.empty else "flex"
         self.show(page=self.page)
         return entries
@@ -312,18 +324,22 @@ class HistoryView(widgets.VBox):
         tile.add_class("emoj-tile")
         return tile
 
-    def _draw_charts(self, entries: pd.DataFrame) -> None:
-        if self.charts is None or self._charted == tuple(entries.index):
+    def _draw_charts(self, entries: pd.DataFrame, titles: list[str] | None = None) -> None:
+        """Draw the charts of ``titles`` (default: the one whose tab is shown) for these entries, if not drawn yet."""
+        if self.charts is None:
             return
-        self._charted = tuple(entries.index)
         self.charts.layout.display = "none" if entries.empty else ""
-        for title, image in self.chart_images.items():
-            if entries.empty:
-                image.value = b""
+        if titles is None:
+            titles = [list(CHARTS)[self.charts.selected_index or 0]]
+        key = tuple(entries.index)
+        for title in titles:
+            if self._charted.get(title) == key:
                 continue
+            self._charted[title] = key
+            image = self.chart_images[title]
             draw, figsize = CHARTS[title]
             try:
-                image.value = figure_png(draw, entries, figsize=figsize)
+                image.value = figure_png(draw, entries, figsize=figsize) if not entries.empty else b""
             except Exception:  # a chart must never break the journal
                 log.exception("could not draw %s", title)
                 image.value = b""
@@ -397,6 +413,7 @@ class HistoryView(widgets.VBox):
         """
         if not self.chart_images:
             raise ValueError("this history was made with charts=False: there are no charts to save")
+        self._draw_charts(self.matching, list(CHARTS))
         folder = Path(folder).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         out = {}
