@@ -5,7 +5,8 @@ The public API, by layer (importing ``emoj_lib`` is quick: TensorFlow is importe
 - labels: :data:`EMOTIONS` (FER2013 order), FER+ names and mappings;
 - data: :func:`read_fer_csv`, :func:`write_fer_csv`, :class:`FerData`, image folders, FER+ votes,
   hygiene, the ``tf.data`` pipeline;
-- faces: :func:`load_image`, :func:`detect_faces`, :func:`crop_face`, :func:`find_faces`, :func:`crop_folder`;
+- faces: :func:`load_image`, :func:`detect_faces`, :func:`crop_face`, :func:`find_faces` (options:
+  :class:`DetectorOptions`, :class:`CropOptions`); folders of photos -> data sets: :func:`read_image_folder`;
 - models: :func:`build_model`, :func:`list_architectures`; cards: :func:`load_model`;
 - training: :class:`TrainConfig`, :func:`train_stage1`, :class:`TransferConfig`, :func:`fine_tune`;
   evaluation: accuracy tables, confusion matrices, :func:`evaluation_report`;
@@ -16,7 +17,7 @@ The public API, by layer (importing ``emoj_lib`` is quick: TensorFlow is importe
 from emoj_lib.cards import load_model, read_card, write_card
 from emoj_lib.data import FerData, read_fer_csv, write_fer_csv
 from emoj_lib.data.ferplus import FerPlusVotes, ferplus_for, read_ferplus
-from emoj_lib.data.folders import export_image_folder, read_image_folder
+from emoj_lib.data.folders import export_image_folder, read_image_folder, save_face_set
 from emoj_lib.data.hygiene import HygieneReport, hygiene_mask, hygiene_report
 from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset
 from emoj_lib.errors import (
@@ -41,7 +42,17 @@ from emoj_lib.evaluation import (
     macro_f1,
     predict_proba,
 )
-from emoj_lib.faces import Box, Face, crop_face, crop_folder, detect_faces, find_faces, load_image
+from emoj_lib.faces import (
+    DEFAULT_POLICY,
+    Box,
+    CropOptions,
+    DetectorOptions,
+    Face,
+    crop_face,
+    detect_faces,
+    find_faces,
+    load_image,
+)
 from emoj_lib.journal import Entry, Journal, export_csv, read_journal, repair_journal
 from emoj_lib.labels import EMOTIONS, FERPLUS_EMOTIONS, FERPLUS_TO_FER, emotion_index
 from emoj_lib.models import build_model, list_architectures, register_architecture
@@ -53,12 +64,15 @@ from emoj_lib.transfer import TransferConfig, fine_tune
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_POLICY",
     "EMOTIONS",
     "FERPLUS_EMOTIONS",
     "FERPLUS_TO_FER",
     "Augmentation",
     "Box",
+    "CropOptions",
     "DataFormatError",
+    "DetectorOptions",
     "DuplicateEntryError",
     "EmojError",
     "Entry",
@@ -85,7 +99,6 @@ __all__ = [
     "compare_models",
     "confusion_matrix",
     "crop_face",
-    "crop_folder",
     "current_model",
     "detect_faces",
     "emotion_index",
@@ -112,6 +125,7 @@ __all__ = [
     "read_journal",
     "register_architecture",
     "repair_journal",
+    "save_face_set",
     "train_stage1",
     "write_card",
     "write_fer_csv",

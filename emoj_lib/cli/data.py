@@ -7,8 +7,7 @@ from pathlib import Path
 
 from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command
-
-POLICIES = ("single", "largest", "all")
+from emoj_lib.faces.cropping import DEFAULT_POLICY, POLICIES
 
 
 def print_data_report(path: Path | None, *, skip_bad_rows: bool = False) -> None:
@@ -41,12 +40,13 @@ def print_left_out(report) -> None:
 
 
 def crop_photos(photos: Path, out: Path, *, label: str | None = None, usage: str = "Training",
-                policy: str = "single", recursive: bool = False, progress: bool = True) -> None:
+                policy: str = DEFAULT_POLICY, recursive: bool = False, progress: bool = True) -> None:
     """Crop the faces of a folder of photos into a FER-format CSV and print what was kept and left out."""
-    from emoj_lib.faces import crop_folder
+    from emoj_lib.data.folders import read_image_folder, save_face_set
 
-    report = crop_folder(photos, out, label=label, usage=usage, policy=policy, recursive=recursive,
-                         progress=progress)
+    data, report = read_image_folder(photos, layout="flat", label=label, usage=usage, policy=policy,
+                                     recursive=recursive, progress=progress)
+    save_face_set(data, report, out)
     counts = report.status.value_counts()
     print(f"{out}: {int(counts.get('kept', 0))} face(s) from {len(report)} photo(s)")
     print_left_out(report)
@@ -122,7 +122,7 @@ def register(sub) -> None:
     crop.add_argument("out", type=Path, help="output CSV (a report .report.csv is written beside it)")
     crop.add_argument("--label", default=None, help="emotion of every photo (default: unlabelled)")
     crop.add_argument("--usage", default="Training", help="split name written in the Usage column")
-    crop.add_argument("--policy", choices=POLICIES, default="single",
+    crop.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
                       help="single: only photos with exactly one face; largest: the largest face; all: every face")
     crop.add_argument("--recursive", action="store_true", help="also the photos in sub-folders")
     _quiet_option(crop)

@@ -10,8 +10,7 @@ from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command
 from emoj_lib.cli.progress import CountingModel, progress_bar
 from emoj_lib.errors import EmojError, MultipleFacesError
-
-POLICIES = ("all", "largest", "single")
+from emoj_lib.faces.cropping import DEFAULT_POLICY, POLICIES
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -85,6 +84,6 @@ def register(sub) -> None:
     pr = add_command(sub, "predict", cmd_predict, "emotions of the faces in photos")
     pr.add_argument("photos", nargs="+", type=Path, help="photos (JPEG, PNG...)")
     pr.add_argument("--model", type=Path, default=None, help="model (default: the shipped model)")
-    pr.add_argument("--policy", choices=POLICIES, default="all",
+    pr.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
                     help="all: every face; largest: the largest face; single: only photos with exactly one face")
     pr.add_argument("--json", action="store_true", help="print JSON")
