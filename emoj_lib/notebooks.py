@@ -15,6 +15,7 @@ From the command line (the same defaults as :func:`run_all`)::
     python -m emoj_lib.notebooks                       # every notebook, on the full data, into reports/
     python -m emoj_lib.notebooks 00_explore_data -p fer_path=my.csv
     python -m emoj_lib.notebooks -p 02_stage2_transfer:photos_dir=~/faces -p epochs=5
+    python -m emoj_lib.notebooks --copy ~/emoj-notebooks  # copies to open in Jupyter (after pip install too)
     python -m emoj_lib.notebooks --clean                 # strip outputs before committing
 """
 
@@ -34,7 +35,8 @@ from emoj_lib.errors import EmojError
 
 log = logging.getLogger(__name__)
 
-NOTEBOOKS_DIR = cfg.PROJECT_DIR / "notebooks"
+NOTEBOOKS_DIR = cfg.NOTEBOOKS_DIR
+"""The research notebooks (shipped with the package; ``notebooks/`` in a checkout)."""
 KERNEL_NAME = "python3"
 
 
@@ -317,6 +319,54 @@ def run_all(
     return done
 
 
+def copy_notebooks(
+    dest: str | os.PathLike[str],
+    notebooks: Iterable[str] | None = None,
+    *,
+    notebooks_dir: str | os.PathLike[str] = NOTEBOOKS_DIR,
+) -> list[Path]:
+    """Copy the research notebooks (shipped with the package) into a folder of your own, to open and edit.
+
+    Parameters
+    ----------
+    dest : str or PathLike
+        The folder (created if needed).
+    notebooks : iterable of str, optional
+        Only these notebooks (names without ``.ipynb``; default: all).
+    notebooks_dir : str or PathLike
+        Where the notebooks are (default: the shipped ones, :data:`NOTEBOOKS_DIR`).
+
+    Returns
+    -------
+    list of Path
+        The copies.
+
+    Raises
+    ------
+    ValueError
+        If a notebook name does not exist.
+    FileExistsError
+        If a copy would overwrite a file (nothing is copied then).
+
+    """
+    import shutil
+
+    found = {p.stem: p for p in list_notebooks(notebooks_dir)}
+    chosen = list(found) if notebooks is None else list(notebooks)
+    unknown = sorted(set(chosen) - set(found))
+    if unknown:
+        raise ValueError(f"no notebook(s) {unknown} in {notebooks_dir}; notebooks: {sorted(found)}")
+    dest = Path(dest).expanduser()
+    targets = [dest / found[name].name for name in chosen]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing:
+        raise FileExistsError(f"not overwriting {', '.join(existing)}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, target in zip(chosen, targets, strict=True):
+        shutil.copyfile(found[name], target)
+    return targets
+
+
 def _value(text: str) -> Any:
     """Parse a command-line value as a Python literal (number, None, list, dict...), else keep the string."""
     try:
@@ -364,6 +414,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
     parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: none)")
     parser.add_argument("--list", action="store_true", help="list the notebooks and their parameters, then stop")
+    parser.add_argument("--copy", type=Path, metavar="DIR",
+                        help="copy the notebooks into DIR (to open in Jupyter), then stop")
     parser.add_argument("--clean", action="store_true",
                         help="strip outputs, execution counts and metadata from the notebooks (in place), then stop")
     return parser
@@ -374,6 +426,16 @@ def _list(declared: Mapping[str, Mapping[str, Any]]) -> int:
         print(name)
         for key, value in values.items():
             print(f"    {key} = {value!r}")
+    return 0
+
+
+def _copy(parser: argparse.ArgumentParser, dest: Path, chosen: list[str], notebooks_dir: Path) -> int:
+    try:
+        copies = copy_notebooks(dest, chosen, notebooks_dir=notebooks_dir)
+    except FileExistsError as exc:
+        parser.error(str(exc))
+    for path in copies:
+        print(path)
     return 0
 
 
@@ -393,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = [n for n in chosen if n not in found]
     if missing:
         parser.error(f"no notebook(s) {missing}; notebooks: {sorted(found)}")
+    if args.copy is not None:
+        return _copy(parser, args.copy, chosen, args.notebooks_dir)
     if args.clean:
         return _clean(found[n] for n in chosen)
     declared = {n: notebook_parameters(found[n]) for n in chosen}

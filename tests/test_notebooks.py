@@ -25,6 +25,7 @@ from emoj_lib.notebooks import (
     NotebookError,
     clean_notebook,
     clean_notebooks,
+    copy_notebooks,
     list_notebooks,
     main,
     notebook_parameters,
@@ -154,6 +155,24 @@ def test_command_line_lists_and_rejects(capsys):
     assert "'epochs' is not declared by any notebook run" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["03_nope"])
+
+
+def test_copy_notebooks_copies_the_shipped_notebooks_and_never_overwrites(tmp_path, capsys):
+    copies = copy_notebooks(tmp_path / "mine", ["04_tuning", "00_explore_data"])
+    assert copies == [tmp_path / "mine" / "04_tuning.ipynb", tmp_path / "mine" / "00_explore_data.ipynb"]
+    assert copies[0].read_bytes() == (NOTEBOOKS_DIR / "04_tuning.ipynb").read_bytes()
+    copies[1].write_text("my edits")
+    with pytest.raises(FileExistsError, match=r"not overwriting .*00_explore_data.ipynb"):
+        copy_notebooks(tmp_path / "mine")
+    assert copies[1].read_text() == "my edits" and not (tmp_path / "mine" / "01_stage1_fer2013.ipynb").exists()
+    with pytest.raises(ValueError, match=r"no notebook\(s\) \['nope'\]"):
+        copy_notebooks(tmp_path / "other", ["nope"])
+    assert main(["--copy", str(tmp_path / "all")]) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == [p.name for p in NOTEBOOKS]
+    assert str(tmp_path / "all" / "05_journal.ipynb") in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--copy", str(tmp_path / "all"), "05_journal"])
+    assert "not overwriting" in capsys.readouterr().err
 
 
 def test_notebook_error_names_every_failure(tmp_path):
