@@ -123,7 +123,8 @@ def register(sub) -> None:
     crop.add_argument("--label", default=None, help="emotion of every photo (default: unlabelled)")
     crop.add_argument("--usage", default="Training", help="split name written in the Usage column")
     crop.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
-                      help="single: only photos with exactly one face; largest: the largest face; all: every face")
+                      help="single: only photos with exactly one face; largest: the largest face; all: every face "
+                      "(default: %(default)s)")
     crop.add_argument("--recursive", action="store_true", help="also the photos in sub-folders")
     _quiet_option(crop)
 

@@ -85,5 +85,6 @@ def register(sub) -> None:
     pr.add_argument("photos", nargs="+", type=Path, help="photos (JPEG, PNG...)")
     pr.add_argument("--model", type=Path, default=None, help="model (default: the shipped model)")
     pr.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
-                    help="all: every face; largest: the largest face; single: only photos with exactly one face")
+                    help="all: every face; largest: the largest face; single: only photos with exactly one face "
+                    "(default: %(default)s)")
     pr.add_argument("--json", action="store_true", help="print JSON")
