@@ -449,6 +449,22 @@ def test_history_charts_follow_the_tab_and_the_filters(tmp_path):
     assert bytes(images["Calendar"].value).startswith(PNG) and bytes(images["Calendar"].value) != calendar
 
 
+def test_history_exports_csv_and_report(tmp_path):
+    import stat
+
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    fill_journal(journal, 3)
+    view = HistoryView(journal, charts=False)
+    view.export_button.click()
+    written = sorted((tmp_path / "journal" / "exports").iterdir())
+    assert [p.suffix for p in written] == [".csv", ".html"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
+    assert 'download="' + written[1].name + '" href="data:text/html;base64,' in view.message.value
+    assert written[1].read_text(encoding="utf-8").count('alt="face"') == 3
+
+
 def test_history_edits_an_entry(tmp_path):
     from emoj_lib.ui import HistoryView
 
