@@ -188,6 +188,15 @@ def cmd_personalize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Rebuild a damaged journal keeping every readable row (the original is kept as a backup)."""
+    from emoj_lib.journal import repair_journal
+
+    report = repair_journal(args.journal if args.journal is not None else open_journal(None).folder)
+    print(report)
+    return 0
+
+
 def register(sub) -> None:
     """Add ``emoj journal`` and its actions."""
     jo = add_command(sub, "journal", None, "the emotional journal: add a photo, list entries, charts, personalise")
@@ -241,6 +250,10 @@ def register(sub) -> None:
     ex.add_argument("out", type=Path, help="folder for emoj-journal.csv and emoj-journal.html (created)")
     ex.add_argument("--csv-only", action="store_true", help="write the CSV only")
     ex.add_argument("--no-charts", action="store_true", help="an HTML report without the charts (faster)")
+
+    rp = add_command(actions, "repair", cmd_repair, "rebuild a damaged journal, keeping every readable row and a "
+                     "backup of the original")
+    journal_option(rp)
 
     pe = add_command(actions, "personalize", cmd_personalize, "stage 3: fine-tune your model on your labels")
     journal_option(pe)

@@ -34,7 +34,7 @@ from emoj_lib.journal.fileformat import (
     split_tags,
     unescape_text,
 )
-from emoj_lib.journal.files import os_errors, secure_open
+from emoj_lib.journal.files import os_errors, private_dir, secure_open
 from emoj_lib.journal.problems import JournalWarning, ProblemLog
 from emoj_lib.journal.rows import N_PIXELS, Rows, scan_rows
 from emoj_lib.labels import EMOTIONS
@@ -156,7 +156,7 @@ def _empty_deleted() -> pd.DataFrame:
 def journal_file(path: str | Path) -> Path:
     """Return the ``journal.csv`` of a journal folder (or ``path`` itself if it names a file)."""
     path = Path(path).expanduser()
-    return path / FILE_NAME if path.is_dir() or not path.suffix else path
+    return path / FILE_NAME if path.name != FILE_NAME and (path.is_dir() or not path.suffix) else path
 
 
 def read_journal(path: str | Path, *, on_error: str = "skip", pixels: bool = True) -> JournalData:
@@ -194,6 +194,8 @@ def read_journal(path: str | Path, *, on_error: str = "skip", pixels: bool = Tru
     """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+    if Path(path).expanduser().is_dir() and Path(path).name != FILE_NAME:
+        private_dir(path, create=False, follow=True)  # a journal folder: the user's own
     path = journal_file(path)
     problems = ProblemLog()
     rows = _read_rows(path, problems, pixels)

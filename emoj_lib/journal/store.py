@@ -395,7 +395,7 @@ class Journal:
     # --- reading
     def read(self, *, on_error: str = "skip", pixels: bool = True) -> JournalData:
         """Read the journal: see :func:`read_journal` (``JournalNotFoundError`` if it does not exist)."""
-        return read_journal(self.path, on_error=on_error, pixels=pixels)
+        return read_journal(self.folder if self.folder.is_dir() else self.path, on_error=on_error, pixels=pixels)
 
     def labelled_faces(self, *, on_error: str = "raise") -> FerData:
         """Return the faces the user labelled as :class:`~emoj_lib.data.FerData` (usage ``"Journal"``).
