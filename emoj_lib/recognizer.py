@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from emoj_lib import config as cfg
+from emoj_lib.inference import check_tta
 from emoj_lib.labels import EMOTIONS
 
 DEFAULT_MODEL = "emoj_fer2013.keras"
@@ -71,45 +72,38 @@ class Recognizer:
         A ``.keras`` model with its card (default: the shipped model).
     batch_size : int
         Faces per forward pass in :meth:`predict`.
+    tta : {"none", "flip", "tencrop"}
+        Test-time augmentation (see :mod:`emoj_lib.inference`).
     **face_options
         Options of :func:`emoj_lib.faces.find_faces` used by :meth:`analyze` (e.g. ``min_neighbors``);
         ``decode_side`` defaults to 512 (JPEG files are decoded at a reduced scale, at least the 480 pixels
         that detection uses).
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 256, **face_options) -> None:
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 256, tta: str = "none",
+                 **face_options) -> None:
         from emoj_lib.cards import load_model
 
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         self.model, self.card = load_model(self.model_path)
         self.batch_size = batch_size
+        self.tta = check_tta(tta)
         self.face_options = {"decode_side": 512, **face_options}
-        self._forward = None
 
     @property
     def name(self) -> str:
         """The model's name (from its card, else the file name)."""
         return str(self.card.get("name") or self.model_path.stem)
 
-    def _call(self, x: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
-
-        if self._forward is None:
-            self._forward = tf.function(lambda t: self.model(t, training=False), reduce_retracing=True)
-        return self._forward(tf.convert_to_tensor(x)).numpy()
-
     def predict(self, crops: np.ndarray) -> np.ndarray:
-        """Return the probabilities (N, 7) of 48x48 uint8 face crops (N, 48, 48), in batches."""
-        x = np.asarray(crops)
-        if x.ndim == 2:
-            x = x[None]
-        if x.ndim != 3 or x.shape[1:] != (cfg.FACE_SIZE, cfg.FACE_SIZE):
-            raise ValueError(f"crops must have shape (N, {cfg.FACE_SIZE}, {cfg.FACE_SIZE}), got {x.shape}")
-        if len(x) == 0:
-            return np.zeros((0, len(EMOTIONS)), np.float32)
-        x = x.astype(np.float32)[..., None]
-        out = [self._call(x[i:i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
-        return np.concatenate(out).astype(np.float32)
+        """Return the probabilities (N, 7) of 48x48 uint8 face crops (N, 48, 48), in batches.
+
+        The same function as evaluation's (:func:`emoj_lib.inference.predict_proba`), with this recognizer's
+        test-time augmentation.
+        """
+        from emoj_lib.inference import predict_proba
+
+        return predict_proba(self.model, crops, tta=self.tta, batch_size=self.batch_size)
 
     def analyze(self, photo, *, policy: str = "all") -> list[FaceReading]:
         """Find the faces of a photo and read their emotions.
