@@ -14,6 +14,8 @@ The :class:`~emoj_lib.recognizer.Recognizer` uses the converted model beside a `
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
 from pathlib import Path
@@ -54,10 +56,14 @@ class FastModel:
         The ``.tflite`` file.
     num_threads : int, optional
         Interpreter threads (default: the CPU count).
+    chunk : int
+        Faces per interpreter call: larger batches are run in chunks of this size (the interpreter keeps its
+        tensors allocated for it; small chunks stay in the CPU caches, measured fastest on 2 cores).
     """
 
-    def __init__(self, path: str | Path, *, num_threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, num_threads: int | None = None, chunk: int = 32) -> None:
         self.path = Path(path)
+        self.chunk = chunk
         if not self.path.is_file():
             raise FileNotFoundError(f"fast model file not found: {self.path}")
         try:
@@ -71,6 +77,8 @@ class FastModel:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Return the probabilities of a float32 batch (N, 48, 48, 1)."""
         x = np.ascontiguousarray(x, np.float32)
+        if len(x) > self.chunk:
+            return np.concatenate([self(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])
         if x.shape[0] != self._batch:
             self._interp.resize_tensor_input(self._input, list(x.shape))
             self._interp.allocate_tensors()
@@ -89,7 +97,8 @@ def _convert(model, *, int8: bool, calibration: np.ndarray | None) -> bytes:
             0, 256, (64, FACE_SIZE, FACE_SIZE)).astype(np.float32)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([f[None, :, :, None].astype(np.float32)] for f in faces[:200])
-    return converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras' export lists every captured tensor on stdout
+        return converter.convert()
 
 
 def _faces_per_s(model, faces: np.ndarray, repeat: int, batch_size: int) -> tuple[np.ndarray, float]:
