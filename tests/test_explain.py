@@ -45,3 +45,27 @@ def test_overlay_and_picture(tmp_path):
     from PIL import Image
 
     assert Image.open(path).size == (4 * 98, 4 * 48 + 22)
+
+
+def test_gradcam_on_a_synthetic_face_box():
+    """A hand-made model whose 'happy' score is the mean brightness: the map is the bright box, nothing else."""
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="block1_conv1")(x)
+    x = keras.layers.Activation("relu", name="block1_relu1")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="head_gap")(x)
+    w = np.zeros((1, 7), np.float32)
+    w[0, 3] = 20.0
+    out = keras.layers.Dense(7, activation="softmax", name="emotion")
+    model = keras.Model(inputs, out(x))
+    out.set_weights([w, np.zeros(7, np.float32)])
+    face = np.zeros((48, 48), np.uint8)
+    face[15:35, 10:30] = 200  # the face box: y 15..35, x 10..30
+    heat = explain(model, face)
+    assert heat.shape == face.shape
+    y, x = np.unravel_index(heat.argmax(), heat.shape)
+    assert 15 <= y < 35 and 10 <= x < 30
+    assert heat[15:35, 10:30].min() > 0.9 and heat[:10].max() == 0 and heat[:, 35:].max() == 0
+    assert explain(model, face, emotion="sad").max() == 0  # nothing in the face speaks for sad
