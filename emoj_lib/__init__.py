@@ -6,19 +6,24 @@ The public API, by layer (importing ``emoj_lib`` is quick: TensorFlow is importe
 - data: :func:`read_fer_csv`, :func:`write_fer_csv`, :class:`FerData`, image folders, FER+ votes,
   hygiene, the ``tf.data`` pipeline;
 - faces: :func:`load_image`, :func:`detect_faces`, :func:`crop_face`, :func:`find_faces`, :func:`crop_folder`;
-- models: :func:`build_model`, :func:`list_architectures`; cards: :func:`load_model`;
+- models: :func:`build_model`, :func:`list_architectures`; cards: :func:`load_model`; :class:`Ensemble`,
+  :func:`distill`; the fast path :func:`export_model`; explanations :func:`explain` (Grad-CAM);
 - training: :class:`TrainConfig`, :func:`train_stage1`, :class:`TransferConfig`, :func:`fine_tune`;
-  evaluation: accuracy tables, confusion matrices, :func:`evaluation_report`;
+  inference: :func:`predict_proba` (TTA none/flip/tencrop); evaluation: accuracy tables, confusion matrices,
+  :func:`evaluation_report`, Display objects (:class:`ConfusionMatrixDisplay`, :class:`ComparisonDisplay`);
 - recognizer: :class:`Recognizer` (photo in, faces and emotions out);
 - journal: :class:`Journal`, :class:`Entry`, :func:`read_journal`; stage 3: :func:`personalize`, :func:`current_model`.
 """
 
-from emoj_lib.cards import load_model, read_card, write_card
+from emoj_lib.cards import load_model, preprocessing, read_card, write_card
 from emoj_lib.data import FerData, read_fer_csv, write_fer_csv
 from emoj_lib.data.ferplus import FerPlusVotes, ferplus_for, read_ferplus
 from emoj_lib.data.folders import export_image_folder, read_image_folder
 from emoj_lib.data.hygiene import HygieneReport, hygiene_mask, hygiene_report
 from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset
+from emoj_lib.displays import ComparisonDisplay, ConfusionMatrixDisplay, HistoryDisplay
+from emoj_lib.distill import distill, soft_targets
+from emoj_lib.ensemble import Ensemble
 from emoj_lib.errors import DataFormatError, EmojError, ImageReadError, MultipleFacesError, NoFaceError
 from emoj_lib.evaluation import (
     accuracy,
@@ -28,9 +33,11 @@ from emoj_lib.evaluation import (
     evaluate_splits,
     evaluation_report,
     macro_f1,
-    predict_proba,
 )
+from emoj_lib.explain import explain, overlay, save_explanation
+from emoj_lib.export import FastModel, export_model
 from emoj_lib.faces import Box, Face, crop_face, crop_folder, detect_faces, find_faces, load_image
+from emoj_lib.inference import predict_proba
 from emoj_lib.journal import Entry, Journal, read_journal
 from emoj_lib.labels import EMOTIONS, FERPLUS_EMOTIONS, FERPLUS_TO_FER, emotion_index
 from emoj_lib.models import build_model, list_architectures, register_architecture
@@ -47,13 +54,18 @@ __all__ = [
     "FERPLUS_TO_FER",
     "Augmentation",
     "Box",
+    "ComparisonDisplay",
+    "ConfusionMatrixDisplay",
     "DataFormatError",
     "EmojError",
+    "Ensemble",
     "Entry",
     "Face",
     "FaceReading",
+    "FastModel",
     "FerData",
     "FerPlusVotes",
+    "HistoryDisplay",
     "HygieneReport",
     "ImageReadError",
     "Journal",
@@ -72,10 +84,13 @@ __all__ = [
     "crop_folder",
     "current_model",
     "detect_faces",
+    "distill",
     "emotion_index",
     "evaluate_splits",
     "evaluation_report",
+    "explain",
     "export_image_folder",
+    "export_model",
     "ferplus_for",
     "find_faces",
     "fine_tune",
@@ -86,14 +101,18 @@ __all__ = [
     "load_model",
     "macro_f1",
     "make_dataset",
+    "overlay",
     "personalize",
     "predict_proba",
+    "preprocessing",
     "read_card",
     "read_fer_csv",
     "read_ferplus",
     "read_image_folder",
     "read_journal",
     "register_architecture",
+    "save_explanation",
+    "soft_targets",
     "train_stage1",
     "write_card",
     "write_fer_csv",
