@@ -28,8 +28,6 @@ from emoj_lib.labels import EMOTIONS
 CARD_VERSION = 1
 DECODE_SIDE = 512
 """Default: JPEG photos are decoded at a reduced scale, their longer side at least this (see ``find_faces``)."""
-DETECTOR = "haar"
-"""Default face detector: OpenCV Haar cascades with emoJ's false-positive filter (``detect_faces``)."""
 _DESCRIPTION = ("grayscale square face crop (side max(w, h) * (1 + 2 * margin)) resized to {size}x{size} "
                 "(emoj_lib.faces.crop_face), float32 0..255 input; the model rescales to 0..1 itself")
 
@@ -68,41 +66,40 @@ def git_commit() -> str | None:
         return None
 
 
-def preprocessing(*, margin: float | None = None, equalize: bool | None = None, decode_side: int | None = DECODE_SIDE,
-                  detector: str = DETECTOR, **detector_options: Any) -> dict[str, Any]:
+def preprocessing(*, crop=None, detector=None, decode_side: int | None = DECODE_SIDE) -> dict[str, Any]:
     """Return the card's structured preprocessing: how a photo becomes the model's input.
 
     Parameters
     ----------
-    margin, equalize : optional
-        :func:`emoj_lib.faces.crop_face`'s options (None: its defaults, recorded as values).
+    crop : emoj_lib.faces.CropOptions, optional
+        How faces are cut out (default: its defaults, written out as values).
+    detector : emoj_lib.faces.DetectorOptions, optional
+        Which detector finds them and its options (default: its defaults, written out as values).
     decode_side : int or None
         Reduced-scale JPEG decoding (see :func:`emoj_lib.faces.find_faces`); None decodes at full size.
-    detector : str
-        The face detector's name.
-    **detector_options
-        Options of the detector (``min_neighbors``...), recorded as given; the others are its defaults.
 
     Returns
     -------
     dict
         ``{"decode_side", "detector": {"name", "options"}, "crop": {"size", "margin", "equalize", "color"},
-        "description"}``.
+        "description"}``: plain JSON, every option written out, so that a later change of a default does not
+        change how this model is fed.
     """
-    import inspect
+    import dataclasses
 
-    from emoj_lib.faces import crop_face
+    from emoj_lib.faces import CropOptions, DetectorOptions
 
-    defaults = {k: p.default for k, p in inspect.signature(crop_face).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    crop = {"size": FACE_SIZE, "margin": float(defaults["margin"] if margin is None else margin),
-            "equalize": bool(defaults["equalize"] if equalize is None else equalize), "color": False}
-    return {"decode_side": decode_side, "detector": {"name": detector, "options": dict(detector_options)},
-            "crop": crop, "description": _DESCRIPTION.format(size=FACE_SIZE)}
+    crop = crop or CropOptions()
+    det = dataclasses.asdict(detector or DetectorOptions())
+    name = det.pop("detector")
+    det = {k: (str(v) if isinstance(v, Path) else v) for k, v in det.items()}
+    return {"decode_side": decode_side, "detector": {"name": name, "options": det},
+            "crop": dataclasses.asdict(crop), "description": _DESCRIPTION.format(size=crop.size)}
 
 
 def face_options(card: dict[str, Any]) -> dict[str, Any]:
-    """Return the :func:`emoj_lib.faces.find_faces` options that feed a model the way its card says.
+    """Return the :func:`emoj_lib.faces.find_faces` options (``decode_side``, ``detector``, ``crop``) that feed
+    a model the way its card says.
 
     A card from before structured preprocessing (a sentence) gets :func:`preprocessing`'s defaults, which
     are how those models were made.
@@ -111,20 +108,18 @@ def face_options(card: dict[str, Any]) -> dict[str, Any]:
     ------
     ModelCardError
         If the preprocessing is neither a sentence nor the structure :func:`preprocessing` writes.
-    """
+    """  # noqa: D205
+    from emoj_lib.faces import CropOptions, DetectorOptions
+
     prep = (card.get("input") or {}).get("preprocessing")
     if prep is None or isinstance(prep, str):
         prep = preprocessing()
     try:
-        crop, detector = prep["crop"], prep["detector"]
-        options = {"decode_side": prep["decode_side"], "margin": float(crop["margin"]),
-                   "equalize": bool(crop["equalize"]), **dict(detector.get("options") or {})}
-        name = detector["name"]
+        crop = CropOptions(**prep["crop"])
+        detector = DetectorOptions(detector=prep["detector"]["name"], **dict(prep["detector"].get("options") or {}))
+        return {"decode_side": prep["decode_side"], "detector": detector, "crop": crop}
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelCardError(f"model card {card.get('name')!r}: input.preprocessing is malformed ({exc!r})") from exc
-    if name != DETECTOR:
-        options["detector"] = name
-    return options
 
 
 def make_card(**fields: Any) -> dict[str, Any]:

@@ -21,12 +21,9 @@ from emoj_lib import config as cfg
 from emoj_lib.inference import check_tta
 from emoj_lib.labels import EMOTIONS
 
-DEFAULT_MODEL = "emoj_fer2013.keras"
-
-
 def default_model_path() -> Path:
-    """Return the path of the shipped model (``models/emoj_fer2013.keras``)."""
-    return cfg.MODELS_DIR / DEFAULT_MODEL
+    """Return the shipped model's file (:func:`emoj_lib.config.default_model_path`)."""
+    return cfg.default_model_path()
 
 
 @dataclass

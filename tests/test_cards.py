@@ -61,33 +61,46 @@ def test_wrong_parameter_count_and_logits_are_refused(tiny_model, tmp_path):
 
 
 def test_preprocessing_is_structured_and_read_back():
-    prep = preprocessing(margin=0.3, equalize=True, min_neighbors=7)
+    from emoj_lib.faces import CropOptions, DetectorOptions
+
+    prep = preprocessing(crop=CropOptions(margin=0.3, equalize=True), detector=DetectorOptions(min_neighbors=7))
     assert prep["crop"] == {"size": 48, "margin": 0.3, "equalize": True, "color": False}
+    assert prep["detector"]["name"] == "haar" and prep["detector"]["options"]["min_neighbors"] == 7
+    json.dumps(prep)  # plain JSON
     options = face_options({"input": {"preprocessing": prep}})
-    assert options == {"decode_side": 512, "margin": 0.3, "equalize": True, "min_neighbors": 7}
+    assert options == {"decode_side": 512, "crop": CropOptions(margin=0.3, equalize=True),
+                       "detector": DetectorOptions(min_neighbors=7)}
     old = face_options({"input": {"preprocessing": "grayscale face crop resized to 48x48"}})
-    assert old == {"decode_side": 512, "margin": 0.1, "equalize": False}
+    assert old == {"decode_side": 512, "crop": CropOptions(), "detector": DetectorOptions()}
     with pytest.raises(ModelCardError, match="malformed"):
         face_options({"name": "x", "input": {"preprocessing": {"crop": {}}}})
+
+
+def test_shipped_card_records_how_the_shipped_model_is_fed():
+    from emoj_lib.faces import CropOptions, DetectorOptions
+    from emoj_lib.recognizer import default_model_path
+
+    card = read_card(default_model_path())
+    assert face_options(card) == {"decode_side": 512, "crop": CropOptions(margin=0.1), "detector": DetectorOptions()}
 
 
 def test_recognizer_feeds_the_model_as_its_card_says(tiny_model, tmp_path):
     """Golden crop: the recognizer crops the astronaut's face with the card's margin and equalisation."""
     from skimage import data as skdata
 
-    from emoj_lib.faces import crop_face
+    from emoj_lib.faces import CropOptions, crop_face
     from emoj_lib.recognizer import Recognizer
 
     photo = skdata.astronaut()
     default = Recognizer(tiny_model, fast=False).analyze(photo, policy="largest")[0]
-    np.testing.assert_array_equal(default.crop, crop_face(photo, default.box, margin=0.1, equalize=False))
+    np.testing.assert_array_equal(default.crop, crop_face(photo, default.box, CropOptions(margin=0.1)))
     path = copy_model(tiny_model, tmp_path)
     card = read_card(path)
-    card["input"]["preprocessing"] = preprocessing(margin=0.35, equalize=True)
+    card["input"]["preprocessing"] = preprocessing(crop=CropOptions(margin=0.35, equalize=True))
     write_card(path, card)
     rec = Recognizer(path, fast=False)
-    assert rec.face_options["margin"] == 0.35 and rec.face_options["equalize"] is True
+    assert rec.face_options["crop"] == CropOptions(margin=0.35, equalize=True)
     reading = rec.analyze(photo, policy="largest")[0]
     assert reading.box == default.box
-    np.testing.assert_array_equal(reading.crop, crop_face(photo, reading.box, margin=0.35, equalize=True))
+    np.testing.assert_array_equal(reading.crop, crop_face(photo, reading.box, CropOptions(margin=0.35, equalize=True)))
     assert not np.array_equal(reading.crop, default.crop)

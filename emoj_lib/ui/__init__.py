@@ -10,7 +10,7 @@
 Importing this package imports ipywidgets and anywidget, not TensorFlow (the model is loaded by the app).
 """
 
-from emoj_lib.ui.app import MODEL_ENV, JournalApp, resolve_model_path
+from emoj_lib.ui.app import MODEL_ENV, JournalApp, journal_model, resolve_model_path
 from emoj_lib.ui.camera import CAMERA_ERRORS, CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import CHARTS, HistoryView
 
@@ -24,5 +24,6 @@ __all__ = [
     "JournalApp",
     "LocalCamera",
     "explain_camera_error",
+    "journal_model",
     "resolve_model_path",
 ]

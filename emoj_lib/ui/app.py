@@ -18,14 +18,15 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from emoj_lib.errors import ImageReadError
+from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
+from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
 from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
 
-__all__ = ["MODEL_ENV", "JournalApp", "resolve_model_path"]
+__all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve_model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,28 @@ def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
     from emoj_lib.personal import current_model
 
     return current_model(journal_folder)
+
+
+def model_version(card: dict[str, Any]) -> str:
+    """Return the version recorded with journal entries for a model card: its ``version``, else its ``date``."""
+    return str(card.get("version", card.get("date", "")))
+
+
+def journal_model(journal_folder: str | os.PathLike[str] | None = None,
+                  model_path: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """Return the model a journal uses and its version: the one place the app and ``emoj journal add`` ask.
+
+    ``model_path`` if given, else as :func:`resolve_model_path`; the version is read from the model's card
+    (:func:`model_version`; empty when there is no card).
+    """
+    from emoj_lib.cards import read_card
+
+    path = resolve_model_path(journal_folder, model_path)
+    try:
+        card = read_card(path)
+    except (OSError, EmojError):
+        card = {}
+    return path, model_version(card)
 
 
 def _is_encoded(data: bytes) -> bool:
@@ -132,7 +155,7 @@ class JournalApp(widgets.VBox):
             self.recognizer = recognizer
             self.model_path = Path(recognizer.model_path)
         else:
-            self.model_path = resolve_model_path(self.journal.folder, model_path)
+            self.model_path, _ = journal_model(self.journal.folder, model_path)
             self._load_model()
         if local_camera is None or isinstance(local_camera, LocalCamera):
             self.local_camera = local_camera
@@ -220,6 +243,9 @@ class JournalApp(widgets.VBox):
         self.note = widgets.Textarea(placeholder="A note (optional): what happened, where you are...",
                                      layout=widgets.Layout(width="100%", height="60px"))
         self.note.add_class("emoj-note")
+        self.tags = widgets.Text(placeholder="tags (optional), separated by commas: work, family...",
+                                 layout=widgets.Layout(width="100%"))
+        self.tags.add_class("emoj-tags")
         self.keep_photo = widgets.Checkbox(value=False, description="Keep the photo in my journal folder",
                                            indent=False)
         self.save_button = widgets.Button(description="Save to my journal", button_style="success", icon="check",
@@ -230,7 +256,7 @@ class JournalApp(widgets.VBox):
                                layout=widgets.Layout(margin="0 0 0 16px"))
         self.result = widgets.VBox([
             widgets.HBox([self.photo_view, reading], layout=widgets.Layout(flex_flow="row wrap")),
-            self.label, self.note, widgets.HBox([self.save_button, self.keep_photo])],
+            self.label, self.note, self.tags, widgets.HBox([self.save_button, self.keep_photo])],
             layout=widgets.Layout(display="none", border="1px solid #ddd", padding="8px"))
         self.result.add_class("emoj-result")
 
@@ -326,19 +352,23 @@ class JournalApp(widgets.VBox):
             self.say("error", self.model_error)
             return []
         self.say("info", f"Looking for faces in {what}...")
+        if isinstance(photo, bytearray | memoryview):
+            photo = bytes(photo)
         try:
-            image = load_image(photo)
+            # the recognizer alone decodes the photo for reading (as `emoj journal add` and `emoj predict` do);
+            # the app decodes it again only to show it
+            readings = self.recognizer.analyze(photo, policy="all")
+            image = load_image(photo) if readings else None
         except ImageReadError as exc:
             self.say("error", f"Could not read {what}: {escape(exc)}. Nothing was saved.")
             return []
-        readings = self.recognizer.analyze(image, policy="all")
         if not readings:
             self.say("warning", f"No face found in {what}, so nothing was saved. Face the camera, in good light, "
                                 "with your whole face in the picture, and try again.")
             return []
         self.photo, self.source, self.readings = image, source, list(readings)
-        if isinstance(photo, bytes | bytearray | memoryview) and _is_encoded(bytes(photo)):
-            self.photo_bytes = bytes(photo)
+        if isinstance(photo, bytes) and _is_encoded(photo):
+            self.photo_bytes = photo
         else:
             self.photo_bytes = None
         self.face_choice.options = [(self._face_name(i, r), i) for i, r in enumerate(readings)]
@@ -404,8 +434,7 @@ class JournalApp(widgets.VBox):
     @property
     def model_version(self) -> str:
         """The version of the model recorded with each entry (its card's ``version``, else its ``date``)."""
-        card = getattr(self.recognizer, "card", None) or {}
-        return str(card.get("version", card.get("date", "")))
+        return model_version(getattr(self.recognizer, "card", None) or {})
 
     def save(self) -> Entry | None:
         """Save the selected face with the chosen label and the note as a journal entry.
@@ -432,7 +461,8 @@ class JournalApp(widgets.VBox):
             photo = self.photo_bytes if self.photo_bytes is not None else self.photo
         try:
             entry = Entry.from_reading(reading, source=self.source, model=self.recognizer.name,
-                                       model_version=self.model_version, user_label=label, note=self.note.value)
+                                       model_version=self.model_version, user_label=label, note=self.note.value,
+                                       tags=parse_tags(self.tags.value))
             self.journal.append(entry, photo=photo)
         except (OSError, ValueError, TypeError) as exc:
             log.exception("could not save the entry")
@@ -447,7 +477,7 @@ class JournalApp(widgets.VBox):
         else:
             what = f"<b>{label}</b> (you corrected the model's &ldquo;{reading.emotion}&rdquo;)"
         kept = " with the photo" if photo is not None else ""
-        self.note.value = ""
+        self.note.value = self.tags.value = ""
         self.history.refresh()
         self.say("success", f"Saved to your journal at {when}{kept}: {what}.")
         return entry
