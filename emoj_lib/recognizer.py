@@ -21,6 +21,7 @@ from emoj_lib import config as cfg
 from emoj_lib.inference import check_tta
 from emoj_lib.labels import EMOTIONS
 
+
 def default_model_path() -> Path:
     """Return the shipped model's file (:func:`emoj_lib.config.default_model_path`)."""
     return cfg.default_model_path()
