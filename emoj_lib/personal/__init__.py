@@ -1,0 +1,33 @@
+"""Stage 3: a model that learns its user.
+
+- :mod:`~emoj_lib.personal.features`: the model's embedding (:func:`feature_model`, :func:`embed`);
+- :mod:`~emoj_lib.personal.adapter`: the per-journal adapter (:func:`fit_adapter`, :class:`PrototypeAdapter`);
+- :mod:`~emoj_lib.personal.finetune`: fine-tuned personal model versions (:func:`personalize`).
+"""
+
+from emoj_lib.personal.adapter import PrototypeAdapter, expected_calibration_error, fit_adapter
+from emoj_lib.personal.features import embed, feature_model
+from emoj_lib.personal.finetune import (
+    MIN_LABELLED,
+    PersonalizationError,
+    current_model,
+    default_personal_config,
+    personal_models_dir,
+    personal_versions,
+    personalize,
+)
+
+__all__ = [
+    "MIN_LABELLED",
+    "PersonalizationError",
+    "PrototypeAdapter",
+    "current_model",
+    "default_personal_config",
+    "embed",
+    "expected_calibration_error",
+    "feature_model",
+    "fit_adapter",
+    "personal_models_dir",
+    "personal_versions",
+    "personalize",
+]
