@@ -71,18 +71,23 @@ class Recognizer:
         A ``.keras`` model with its card (default: the shipped model).
     batch_size : int
         Faces per forward pass in :meth:`predict`.
+    adapter : object, optional
+        A personal adapter (e.g. :class:`emoj_lib.personal.JournalAdapter`): :meth:`predict` returns
+        ``adapter.apply(model, crops)`` instead of the model's own probabilities.
     **face_options
         Options of :func:`emoj_lib.faces.find_faces` used by :meth:`analyze` (e.g. ``min_neighbors``);
         ``decode_side`` defaults to 512 (JPEG files are decoded at a reduced scale, at least the 480 pixels
         that detection uses).
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 256, **face_options) -> None:
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 256, adapter: Any = None,
+                 **face_options) -> None:
         from emoj_lib.cards import load_model
 
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         self.model, self.card = load_model(self.model_path)
         self.batch_size = batch_size
+        self.adapter = adapter
         self.face_options = {"decode_side": 512, **face_options}
         self._forward = None
 
@@ -107,6 +112,8 @@ class Recognizer:
             raise ValueError(f"crops must have shape (N, {cfg.FACE_SIZE}, {cfg.FACE_SIZE}), got {x.shape}")
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
+        if self.adapter is not None:
+            return np.asarray(self.adapter.apply(self.model, x), np.float32)
         x = x.astype(np.float32)[..., None]
         out = [self._call(x[i:i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
         return np.concatenate(out).astype(np.float32)

@@ -41,7 +41,7 @@ def groups_from_names(names, pattern: str) -> list[str]:
     for name in names:
         m = rx.search(Path(str(name)).name)
         if m is None:
-            raise DataFormatError(f"{name}: file name does not match the group pattern {pattern!r}")
+            raise DataFormatError(name, f"file name does not match the group pattern {pattern!r}")
         out.append(m.group("person") if "person" in rx.groupindex else m.group(1) if rx.groups else m.group(0))
     return out
 
@@ -76,7 +76,7 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
     """
     source, dest = Path(source), Path(dest)
     if not source.is_dir():
-        raise DataFormatError(f"{source}: not a folder")
+        raise DataFormatError(source, "not a folder")
     codes = codes if codes is not None else (JAFFE_CODES if pattern == JAFFE_PATTERN else {})
     rx = re.compile(pattern)
     rows = []
@@ -86,7 +86,7 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
             continue
         emotion = codes.get(m.group("emotion"), m.group("emotion"))
         if _emotion_of(emotion) is None:
-            raise DataFormatError(f"{path}: emotion {m.group('emotion')!r} is not one of {', '.join(EMOTIONS)}")
+            raise DataFormatError(path, f"emotion {m.group('emotion')!r} is not one of {', '.join(EMOTIONS)}")
         target = dest / m.group("person") / EMOTIONS[_emotion_of(emotion)] / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink() or target.exists():
@@ -98,7 +98,7 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
         rows.append({"person": m.group("person"), "emotion": EMOTIONS[_emotion_of(emotion)],
                      "source": str(path), "path": str(target)})
     if not rows:
-        raise DataFormatError(f"{source}: no photo name matches {pattern!r}")
+        raise DataFormatError(source, f"no photo name matches {pattern!r}")
     return pd.DataFrame(rows)
 
 
@@ -117,15 +117,15 @@ def read_people(root: str | Path) -> pd.DataFrame:
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataFormatError(f"{root}: not a folder (expected DIR/<person>/<emotion>/<photos>)")
+        raise DataFormatError(root, "not a folder (expected DIR/<person>/<emotion>/<photos>)")
     rows = []
     for person in sorted(p for p in root.iterdir() if p.is_dir()):
         for folder in sorted(p for p in person.iterdir() if p.is_dir()):
             label = _emotion_of(folder.name)
             if label is None:
-                raise DataFormatError(f"{folder}: folder name is not an emotion ({', '.join(EMOTIONS)})")
+                raise DataFormatError(folder, f"folder name is not an emotion ({', '.join(EMOTIONS)})")
             rows += [{"person": person.name, "emotion": EMOTIONS[label], "label": label, "path": str(f)}
                      for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if not rows:
-        raise DataFormatError(f"{root}: no photos in <person>/<emotion>/ folders")
+        raise DataFormatError(root, "no photos in <person>/<emotion>/ folders")
     return pd.DataFrame(rows)
