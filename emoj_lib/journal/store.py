@@ -28,7 +28,7 @@ from typing import Any
 
 from emoj_lib import config
 from emoj_lib.data.fer import FerData
-from emoj_lib.errors import DuplicateEntryError, JournalNotFoundError, UnknownEntryError
+from emoj_lib.errors import DuplicateEntryError, JournalNotFoundError, UnknownEntryError, UnsafeFileError
 from emoj_lib.journal.deletion import without_entry
 from emoj_lib.journal.entry import (
     Entry,
@@ -66,6 +66,7 @@ from emoj_lib.journal.tail import Tail
 log = logging.getLogger(__name__)
 
 _UNSET: Any = object()
+_REOPENS = 100  # a delete or repair replaces the file; a writer that waited for the old one opens it again
 
 
 class LeftoverNotice(UserWarning):
@@ -160,7 +161,7 @@ class Journal:
         """
         with self._lock, os_errors(self.path, "write"):
             private_dir(self.folder, follow=True)
-            while True:
+            for _ in range(_REOPENS):
                 fd = secure_open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
                 try:
                     with file_lock(fd, "exclusive"):
@@ -170,6 +171,8 @@ class Journal:
                             return
                 finally:
                     os.close(fd)
+            raise UnsafeFileError(f"{self.path} was replaced {_REOPENS} times while waiting for its lock; "
+                                  f"something else is rewriting the journal: stop it and try again")
 
     def _prepare(self, fd: int, st: os.stat_result) -> bytes:
         """Under the lock: write the preamble of a new file, clean leftovers once; return a repair prefix."""
