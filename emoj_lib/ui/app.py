@@ -22,6 +22,7 @@ from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
 from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
+from emoj_lib.personal.journal import MODEL_ENV, model_version
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
 from emoj_lib.ui.page import Scroller, in_voila
@@ -31,8 +32,6 @@ __all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve
 
 log = logging.getLogger(__name__)
 
-MODEL_ENV = "EMOJ_MODEL"
-"""An environment variable naming the model the app uses (before the journal's personal model)."""
 
 _STYLES = {
     "info": ("#0d47a1", "#e3f2fd"),
@@ -42,54 +41,31 @@ _STYLES = {
 }
 
 
-def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
-                       model_path: str | os.PathLike[str] | None = None) -> Path:
-    """Return the model the app uses.
-
-    Parameters
-    ----------
-    journal_folder : str or PathLike, optional
-        The journal folder (default :func:`emoj_lib.config.journal_dir`).
-    model_path : str or PathLike, optional
-        An explicit model: used when given.
-
-    Returns
-    -------
-    Path
-        ``model_path`` if given, else ``$EMOJ_MODEL`` if set, else the journal's latest personal model,
-        else the shipped model (:func:`emoj_lib.personal.current_model`). The file may not exist.
-
-    """
-    if model_path is not None:
-        return Path(model_path).expanduser()
-    env = os.environ.get(MODEL_ENV)
-    if env:
-        return Path(env).expanduser()
-    from emoj_lib.personal import current_model
-
-    return current_model(journal_folder)
-
-
-def model_version(card: dict[str, Any]) -> str:
-    """Return the version recorded with journal entries for a model card: its ``version``, else its ``date``."""
-    return str(card.get("version", card.get("date", "")))
-
-
 def journal_model(journal_folder: str | os.PathLike[str] | None = None,
                   model_path: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
-    """Return the model a journal uses and its version: the one place the app and ``emoj journal add`` ask.
+    """Return the model a journal uses and its version: the one call site of the app and ``emoj journal add``.
 
-    ``model_path`` if given, else as :func:`resolve_model_path`; the version is read from the model's card
-    (:func:`model_version`; empty when there is no card).
+    An explicit ``model_path`` wins (its version read from its card, ``""`` without one); else the journal's rule,
+    :func:`emoj_lib.personal.journal_model` (its chosen personal model, else ``$EMOJ_MODEL``, else the shipped one).
     """
+    if model_path is None:
+        from emoj_lib.personal import journal_model as journal_rule
+
+        return journal_rule(journal_folder)
     from emoj_lib.cards import read_card
 
-    path = resolve_model_path(journal_folder, model_path)
+    path = Path(model_path).expanduser()
     try:
         card = read_card(path)
     except (OSError, EmojError):
         card = {}
     return path, model_version(card)
+
+
+def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
+                       model_path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the model the app uses (the path of :func:`journal_model`; the file may not exist)."""
+    return journal_model(journal_folder, model_path)[0]
 
 
 def _is_encoded(data: bytes) -> bool:
