@@ -40,7 +40,7 @@ from emoj_lib.faces import (
     find_faces,
     load_image,
 )
-from emoj_lib.faces.images import read_header
+from emoj_lib.faces.images import check_photo
 from emoj_lib.labels import EMOTIONS, SYNONYMS, emotion_index
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def _read_one(job: _Job, policy: str, detector: DetectorOptions, crop: CropOptio
     """Read one file into its face crops and its report record (errors become a status)."""
     faces: list = []
     try:
-        if read_header(job.path).size == (FACE_SIZE, FACE_SIZE):  # a face already
+        if check_photo(job.path).size == (FACE_SIZE, FACE_SIZE):  # a face already
             face = crop_face(load_image(job.path), Box(0, 0, FACE_SIZE, FACE_SIZE), replace(crop, margin=0.0))
             return _Result(_record(job.name, job.usage, job.label, "kept", "", 1, f"0,0,{FACE_SIZE},{FACE_SIZE}"),
                            [face])
