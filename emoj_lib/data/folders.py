@@ -249,6 +249,13 @@ def _assemble(root: Path, results: list[_Result]) -> tuple[FerData, pd.DataFrame
     return data, report.astype({"faces": "int64", "row": "int64"})
 
 
+def _no_images(layout: str, recursive: bool) -> str:
+    where = "" if layout == "flat" else (f" in emotion folders (root/<emotion>/*; emotions: "
+                                         f"{', '.join(EMOTIONS)} or synonyms)")
+    hint = "" if recursive or layout != "flat" else " (sub-folders not searched: pass recursive=True)"
+    return f"no image files ({' '.join(IMAGE_EXTENSIONS)}){where}{hint}"
+
+
 def read_image_folder(
     root: str | os.PathLike[str],
     *,
@@ -317,10 +324,7 @@ def read_image_folder(
     else:
         jobs, results = _emotion_jobs(base, usage, recursive)
     if not jobs:
-        where = "" if layout == "flat" else (f" in emotion folders (root/<emotion>/*; emotions: "
-                                             f"{', '.join(EMOTIONS)} or synonyms)")
-        hint = "" if recursive or layout != "flat" else " (sub-folders not searched: pass recursive=True)"
-        raise DataFormatError(base, f"no image files ({' '.join(IMAGE_EXTENSIONS)}){where}{hint}")
+        raise DataFormatError(base, _no_images(layout, recursive))
     for job in tqdm(jobs, desc=f"reading {base.name}", unit="photo", disable=not progress):
         results.append(_read_one(job, policy, detector, crop))
     results.sort(key=lambda r: str(r.record["file"]))
