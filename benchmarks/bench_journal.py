@@ -50,7 +50,7 @@ def generate(folder: Path, n: int, seed: int = 0) -> Path:
     from emoj_lib.labels import EMOTIONS
 
     rng = np.random.default_rng(seed)
-    journal = Journal(folder, fsync=False)
+    journal = Journal.create(folder, fsync=False)
     placeholder = datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=1)))
     stamp = placeholder.isoformat(timespec="microseconds").encode()
     pool = []

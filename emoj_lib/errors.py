@@ -49,3 +49,33 @@ class NoFaceError(EmojError):
 
 class MultipleFacesError(EmojError):
     """Several faces were found where exactly one was required."""
+
+
+class JournalNotFoundError(EmojError, FileNotFoundError):
+    """There is no journal where one was expected (read commands never create one); names the folder."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        super().__init__(f"no emoJ journal in {self.folder} (check the folder, or create one by adding an entry)")
+
+
+class UnknownEntryError(EmojError, KeyError):
+    """An entry id that is not in the journal."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateEntryError(EmojError, ValueError):
+    """An entry id that is already in the journal (appending it again is refused before anything is written)."""
+
+
+class UnsafeFileError(EmojError, PermissionError):
+    """A journal file or folder that is not the user's, writable by others, a symbolic link or not a regular file."""
+
+
+class StorageError(EmojError, OSError):
+    """The operating system refused a journal read or write (full disk, read-only file, a folder in the way...).
+
+    The message is one line naming the path, what went wrong and what to do.
+    """

@@ -8,45 +8,20 @@ classes, present or not. Confusion matrices have true classes as rows and predic
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from emoj_lib.inference import check_tta
+from emoj_lib.inference import predict_proba as predict_proba  # the one inference function, re-exported
 from emoj_lib.labels import EMOTIONS
 
 
 def _labels(pred: np.ndarray) -> np.ndarray:
     p = np.asarray(pred)
     return p.argmax(axis=1) if p.ndim == 2 else p.astype(np.int64)
-
-
-def predict_proba(model, images: np.ndarray, *, batch_size: int = 256, tta: bool = False) -> np.ndarray:
-    """Return the model's class probabilities (N, 7) for uint8 faces (N, 48, 48).
-
-    Parameters
-    ----------
-    model : keras.Model
-        A model from :mod:`emoj_lib.models` (float32 0..255 input).
-    images : np.ndarray
-        Faces (N, 48, 48) or (N, 48, 48, 1).
-    batch_size : int
-        Faces per forward pass.
-    tta : bool
-        Test-time augmentation: average the probabilities of each face and its mirror image.
-
-    """
-    x = np.asarray(images, np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    if len(x) == 0:
-        return np.zeros((0, len(EMOTIONS)), np.float32)
-    out = []
-    for i in range(0, len(x), batch_size):
-        batch = x[i:i + batch_size]
-        p = np.asarray(model(batch, training=False), np.float32)
-        if tta:
-            p = (p + np.asarray(model(batch[:, :, ::-1], training=False), np.float32)) / 2
-        out.append(p)
-    return np.concatenate(out)
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -75,8 +50,9 @@ def classification_table(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame
     present = table.support > 0
     macro = table.loc[present, ["precision", "recall", "f1"]].mean()
     weighted = (table[["precision", "recall", "f1"]].mul(table.support, axis=0).sum() / max(table.support.sum(), 1))
-    table.loc["macro avg"] = [*macro, table.support.sum()]
-    table.loc["weighted avg"] = [*weighted, table.support.sum()]
+    total = int(table.support.sum())  # before the average rows are added
+    table.loc["macro avg"] = [*macro, total]
+    table.loc["weighted avg"] = [*weighted, total]
     table["support"] = table["support"].astype(int)
     return table
 
@@ -117,35 +93,58 @@ def split_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
             "top2_accuracy": float((top2 == t[:, None]).any(axis=1).mean()) if len(t) else float("nan")}
 
 
-def evaluate_splits(model, data, *, splits: list[str] | None = None, tta: bool = False,
-                    batch_size: int = 256) -> pd.DataFrame:
-    """Return an accuracy table: one row per split with ``n``, ``accuracy``, ``macro_f1``, ``top2_accuracy``.
+@dataclass
+class SplitResult:
+    """The evaluation of one split: its labels, the probabilities without and with TTA, and the metrics row."""
 
-    Parameters
-    ----------
-    model : keras.Model
-        The model to evaluate.
-    data : FerData
-        Labelled faces; unlabelled ones are left out.
-    splits : list of str, optional
-        The splits to report (default: all present).
-    tta : bool
-        Also report accuracy and macro F1 with flip test-time augmentation (columns ``*_tta``).
-    batch_size : int
-        Faces per forward pass.
+    split: str
+    labels: np.ndarray
+    proba: np.ndarray
+    proba_tta: np.ndarray | None
+    row: dict[str, float]
 
+
+def evaluate_split_results(model, data, *, splits: list[str] | None = None, tta: str | bool = False,
+                           batch_size: int = 256) -> Iterator[SplitResult]:
+    """Yield a :class:`SplitResult` per split: the one evaluation loop behind every table and report.
+
+    Unlabelled faces are left out. With ``tta`` (``"flip"``, ``"tencrop"``; ``True`` means flip) the row
+    also holds ``accuracy_tta`` and ``macro_f1_tta``.
     """
-    rows = {}
+    mode = check_tta(tta)
     for split in splits or data.splits():
         part = data.split(split)
         part = part.subset(part.labels >= 0)
         proba = predict_proba(model, part.images, batch_size=batch_size)
         row = split_metrics(part.labels, proba)
-        if tta:
-            p2 = predict_proba(model, part.images, batch_size=batch_size, tta=True)
-            row["accuracy_tta"] = accuracy(part.labels, p2)
-            row["macro_f1_tta"] = macro_f1(part.labels, p2)
-        rows[split] = row
+        proba_tta = None
+        if mode != "none":
+            proba_tta = predict_proba(model, part.images, batch_size=batch_size, tta=mode)
+            row.update(accuracy_tta=accuracy(part.labels, proba_tta), macro_f1_tta=macro_f1(part.labels, proba_tta))
+        yield SplitResult(split, part.labels, proba, proba_tta, row)
+
+
+def evaluate_splits(model, data, *, splits: list[str] | None = None, tta: str | bool = False,
+                    batch_size: int = 256) -> pd.DataFrame:
+    """Return an accuracy table: one row per split with ``n``, ``accuracy``, ``macro_f1``, ``top2_accuracy``.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        The model to evaluate (see :func:`emoj_lib.inference.predict_proba`).
+    data : FerData
+        Labelled faces; unlabelled ones are left out.
+    splits : list of str, optional
+        The splits to report (default: all present).
+    tta : {"none", "flip", "tencrop"} or bool
+        Also report accuracy and macro F1 with this test-time augmentation (columns ``*_tta``);
+        ``True`` means ``"flip"``.
+    batch_size : int
+        Faces per forward pass.
+
+    """
+    rows = {r.split: r.row for r in evaluate_split_results(model, data, splits=splits, tta=tta,
+                                                           batch_size=batch_size)}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("split")
 
 
@@ -156,50 +155,24 @@ def compare_models(results: dict[str, pd.DataFrame], split: str) -> pd.DataFrame
 
 def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, normalize: str | None = "true", ax=None,
                           title: str | None = None):
-    """Draw the confusion matrix as a seaborn heatmap with the emotion names; return the axes.
+    """Draw the confusion matrix with the emotion names; return the axes.
 
-    Parameters
-    ----------
-    y_true, y_pred : np.ndarray
-        True labels; predicted labels or probabilities.
-    normalize : {"true", None}
-        Row-normalised fractions (default) or counts.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw (a new figure if None).
-    title : str, optional
-        Axes title.
+    A shortcut for :meth:`emoj_lib.displays.ConfusionMatrixDisplay.from_predictions` (which also keeps the
+    numbers drawn).
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    from emoj_lib.displays import ConfusionMatrixDisplay
 
-    cm = confusion_matrix(y_true, y_pred, normalize=normalize)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 5.5))
-    sns.heatmap(cm, annot=True, fmt=".2f" if normalize else "d", cmap="Blues", cbar=False, ax=ax,
-                vmin=0, vmax=1 if normalize else None, square=True)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if title:
-        ax.set_title(title)
-    return ax
+    return ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize=normalize, ax=ax, title=title).ax_
 
 
-def plot_history(history: pd.DataFrame, *, axes=None):
-    """Draw training curves (loss and accuracy, training and validation, per epoch); return the axes."""
-    import matplotlib.pyplot as plt
+def plot_history(history: pd.DataFrame, *, axes=None, title: str | None = "training curves"):
+    """Draw training curves (loss and accuracy, training and validation, whole epochs); return the axes.
 
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 4))
-    epoch = history["epoch"] + 1 if "epoch" in history else np.arange(1, len(history) + 1)
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        for prefix, style in (("", "-"), ("val_", "--")):
-            if prefix + metric in history:
-                ax.plot(epoch, history[prefix + metric], style, label=(prefix or "train_") + metric)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.legend()
-        ax.grid(alpha=0.3)
-    return axes
+    A shortcut for :meth:`emoj_lib.displays.HistoryDisplay.from_history`.
+    """
+    from emoj_lib.displays import HistoryDisplay
+
+    return HistoryDisplay.from_history(history, axes=axes, title=title).axes_
 
 
 def worst_mistakes(y_true: np.ndarray, proba: np.ndarray, n: int = 16) -> pd.DataFrame:
@@ -212,16 +185,17 @@ def worst_mistakes(y_true: np.ndarray, proba: np.ndarray, n: int = 16) -> pd.Dat
                          "predicted": [EMOTIONS[i] for i in pred[order]], "confidence": proba[order, pred[order]]})
 
 
-def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, tta: bool = True,
+def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, tta: str | bool = "flip",
                       history: pd.DataFrame | None = None, name: str = "model") -> dict:
     """Evaluate a model on every split and write the report: ``metrics.json`` and PNG figures.
 
     Writes, in ``out_dir``: ``metrics.json`` (accuracy table, per-class tables and confusion matrices of
-    every split), ``confusion_<split>.png`` (row-normalised) and ``curves.png`` when a history is given.
+    every split, and the TTA mode), ``confusion_<split>.png`` (row-normalised) and ``curves.png`` when a
+    history is given.
 
     Parameters
     ----------
-    model : keras.Model
+    model : keras.Model or callable
         The model.
     data : FerData
         Labelled faces with their splits.
@@ -229,8 +203,8 @@ def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, 
         The report folder (created).
     splits : list of str, optional
         The splits to report (default: all).
-    tta : bool
-        Also report flip test-time augmentation.
+    tta : {"none", "flip", "tencrop"} or bool
+        Also report this test-time augmentation (columns ``*_tta``).
     history : pandas.DataFrame, optional
         The training log, drawn as curves.
     name : str
@@ -246,36 +220,28 @@ def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, 
 
     import matplotlib.pyplot as plt
 
+    from emoj_lib.displays import ConfusionMatrixDisplay, HistoryDisplay
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report: dict = {"model": name, "splits": {}}
-    table = {}
-    for split in splits or data.splits():
-        part = data.split(split)
-        part = part.subset(part.labels >= 0)
-        proba = predict_proba(model, part.images)
-        row = split_metrics(part.labels, proba)
-        if tta:
-            p2 = predict_proba(model, part.images, tta=True)
-            row.update(accuracy_tta=accuracy(part.labels, p2), macro_f1_tta=macro_f1(part.labels, p2))
-        table[split] = row
-        report["splits"][split] = {
-            **row,
-            "per_class": classification_table(part.labels, proba).round(4).to_dict(orient="index"),
-            "confusion": confusion_matrix(part.labels, proba).to_dict(orient="index"),
+    report: dict = {"model": name, "tta": check_tta(tta), "splits": {}}
+    for r in evaluate_split_results(model, data, splits=splits, tta=tta):
+        report["splits"][r.split] = {
+            **r.row,
+            "per_class": classification_table(r.labels, r.proba).round(4).to_dict(orient="index"),
+            "confusion": confusion_matrix(r.labels, r.proba).to_dict(orient="index"),
         }
-        fig, ax = plt.subplots(figsize=(6.5, 5.5))
-        plot_confusion_matrix(part.labels, proba, ax=ax, title=f"{name}: {split} ({len(part)} faces, "
-                              f"accuracy {row['accuracy']:.3f})")
-        fig.tight_layout()
-        fig.savefig(out / f"confusion_{split}.png", dpi=110)
-        plt.close(fig)
+        disp = ConfusionMatrixDisplay.from_predictions(
+            r.labels, r.proba, title=f"{name}: {r.split} ({len(r.labels)} faces, accuracy {r.row['accuracy']:.3f})")
+        disp.figure_.tight_layout()
+        disp.figure_.savefig(out / f"confusion_{r.split}.png", dpi=110)
+        plt.close(disp.figure_)
     if history is not None and len(history):
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        plot_history(history, axes=axes)
-        fig.tight_layout()
-        fig.savefig(out / "curves.png", dpi=110)
-        plt.close(fig)
-    report["table"] = table
+        curves = HistoryDisplay.from_history(history, title=f"{name}: training curves")
+        curves.figure_.tight_layout()
+        curves.figure_.savefig(out / "curves.png", dpi=110)
+        plt.close(curves.figure_)
+    report["table"] = {split: {k: v for k, v in entry.items() if k not in ("per_class", "confusion")}
+                       for split, entry in report["splits"].items()}
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -1,16 +1,22 @@
 """Run the research notebooks with parameters: one notebook, or all of them into ``reports/``.
 
-The notebooks in ``notebooks/`` each open with a cell tagged ``parameters`` (the papermill convention).
-:func:`run_notebook` executes a notebook with papermill, injecting new values for those parameters
-after that cell, and writes the executed copy (outputs included; saved after every cell, so a long run
-can be watched). The kernel is Jupyter's ``python3``, which resolves to the interpreter that runs this
-module (the project's virtual environment).
+The committed ``notebooks/*.ipynb`` are the sources: edit them in Jupyter, then strip what a run leaves
+(``python -m emoj_lib.notebooks --clean``, :func:`clean_notebooks`) before committing; the tests check that
+every notebook is clean and ruff lints their code.
+
+Each notebook opens with a cell tagged ``parameters`` (the papermill convention). :func:`run_notebook`
+executes a notebook with papermill, injecting new values for those parameters after that cell, and writes
+the executed copy (outputs included; saved after every cell, so a long run can be watched). The kernel is
+Jupyter's ``python3``, which resolves to the interpreter that runs this module (the project's virtual
+environment).
 
 From the command line (the same defaults as :func:`run_all`)::
 
     python -m emoj_lib.notebooks                       # every notebook, on the full data, into reports/
     python -m emoj_lib.notebooks 00_explore_data -p fer_path=my.csv
     python -m emoj_lib.notebooks -p 02_stage2_transfer:photos_dir=~/faces -p epochs=5
+    python -m emoj_lib.notebooks --copy ~/emoj-notebooks  # copies to open in Jupyter (after pip install too)
+    python -m emoj_lib.notebooks --clean                 # strip outputs before committing
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ from emoj_lib.errors import EmojError
 
 log = logging.getLogger(__name__)
 
-NOTEBOOKS_DIR = cfg.PROJECT_DIR / "notebooks"
+NOTEBOOKS_DIR = cfg.NOTEBOOKS_DIR
+"""The research notebooks (shipped with the package; ``notebooks/`` in a checkout)."""
 KERNEL_NAME = "python3"
 
 
@@ -91,8 +98,10 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 """The kernel every emoJ notebook names (the environment's own Python)."""
 
 
-def build_notebook(cells: Iterable[tuple[str, str]], id_prefix: str):
+def build_notebook(cells: Iterable[tuple[str, str]], id_prefix: str) -> Any:
     """Return an ``nbformat`` v4 notebook from ``(kind, text)`` cells: no outputs, fixed cell ids.
+
+    Only :mod:`emoj_lib.ui.notebook` (the generator of ``05_journal``) still uses it; it goes with that module.
 
     Parameters
     ----------
@@ -116,6 +125,70 @@ def build_notebook(cells: Iterable[tuple[str, str]], id_prefix: str):
         nb.cells.append(cell)
     nbformat.validate(nb)
     return nb
+
+
+def clean_notebook(nb: Any) -> Any:
+    """Return a copy of a notebook as it is committed: the sources, cell ids and tags, nothing a run leaves.
+
+    Code cells lose their outputs and execution counts; every cell keeps only its ``tags`` metadata; the
+    notebook's metadata is reduced to the project's kernelspec (:data:`KERNELSPEC`) and the language name.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        A notebook (version 4), e.g. from ``nbformat.read(path, as_version=4)``; it is not modified.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The clean copy.
+
+    """
+    import copy
+
+    import nbformat
+
+    out = copy.deepcopy(nb)
+    out.metadata = nbformat.from_dict({"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}})
+    for cell in out.cells:
+        tags = cell.get("metadata", {}).get("tags")
+        cell.metadata = nbformat.from_dict({"tags": list(tags)} if tags else {})
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return out
+
+
+def clean_notebooks(paths: Iterable[str | os.PathLike[str]], *, check: bool = False) -> list[Path]:
+    """Rewrite notebooks as :func:`clean_notebook` makes them (or only report which would change).
+
+    A notebook is clean when its file is exactly what ``nbformat.write`` writes for its clean copy, so a
+    clean notebook saved again from Jupyter without running it gives no diff.
+
+    Parameters
+    ----------
+    paths : iterable of str or PathLike
+        The notebooks.
+    check : bool
+        Only report, write nothing.
+
+    Returns
+    -------
+    list of Path
+        The notebooks that were not clean (and, unless ``check``, have been rewritten).
+
+    """
+    import nbformat
+
+    changed = []
+    for path in map(Path, paths):
+        text = path.read_text(encoding="utf-8")
+        clean = nbformat.writes(clean_notebook(nbformat.reads(text, as_version=4))) + "\n"
+        if clean != text:
+            changed.append(path)
+            if not check:
+                path.write_text(clean, encoding="utf-8")
+    return changed
 
 
 def run_notebook(
@@ -246,6 +319,54 @@ def run_all(
     return done
 
 
+def copy_notebooks(
+    dest: str | os.PathLike[str],
+    notebooks: Iterable[str] | None = None,
+    *,
+    notebooks_dir: str | os.PathLike[str] = NOTEBOOKS_DIR,
+) -> list[Path]:
+    """Copy the research notebooks (shipped with the package) into a folder of your own, to open and edit.
+
+    Parameters
+    ----------
+    dest : str or PathLike
+        The folder (created if needed).
+    notebooks : iterable of str, optional
+        Only these notebooks (names without ``.ipynb``; default: all).
+    notebooks_dir : str or PathLike
+        Where the notebooks are (default: the shipped ones, :data:`NOTEBOOKS_DIR`).
+
+    Returns
+    -------
+    list of Path
+        The copies.
+
+    Raises
+    ------
+    ValueError
+        If a notebook name does not exist.
+    FileExistsError
+        If a copy would overwrite a file (nothing is copied then).
+
+    """
+    import shutil
+
+    found = {p.stem: p for p in list_notebooks(notebooks_dir)}
+    chosen = list(found) if notebooks is None else list(notebooks)
+    unknown = sorted(set(chosen) - set(found))
+    if unknown:
+        raise ValueError(f"no notebook(s) {unknown} in {notebooks_dir}; notebooks: {sorted(found)}")
+    dest = Path(dest).expanduser()
+    targets = [dest / found[name].name for name in chosen]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing:
+        raise FileExistsError(f"not overwriting {', '.join(existing)}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, target in zip(chosen, targets, strict=True):
+        shutil.copyfile(found[name], target)
+    return targets
+
+
 def _value(text: str) -> Any:
     """Parse a command-line value as a Python literal (number, None, list, dict...), else keep the string."""
     try:
@@ -283,8 +404,8 @@ def parse_assignments(items: Iterable[str], declared: Mapping[str, Iterable[str]
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: execute notebooks with parameters into a report folder."""
+def _parser() -> argparse.ArgumentParser:
+    """Return the parser of the command line (``python -m emoj_lib.notebooks``, ``emoj notebooks``)."""
     parser = argparse.ArgumentParser(prog="python -m emoj_lib.notebooks", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebook names without .ipynb (default: all)")
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="[NOTEBOOK:]KEY=VALUE",
@@ -293,6 +414,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
     parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: none)")
     parser.add_argument("--list", action="store_true", help="list the notebooks and their parameters, then stop")
+    parser.add_argument("--copy", type=Path, metavar="DIR",
+                        help="copy the notebooks into DIR (to open in Jupyter), then stop")
+    parser.add_argument("--clean", action="store_true",
+                        help="strip outputs, execution counts and metadata from the notebooks (in place), then stop")
+    return parser
+
+
+def _list(declared: Mapping[str, Mapping[str, Any]]) -> int:
+    for name, values in declared.items():
+        print(name)
+        for key, value in values.items():
+            print(f"    {key} = {value!r}")
+    return 0
+
+
+def _copy(parser: argparse.ArgumentParser, dest: Path, chosen: list[str], notebooks_dir: Path) -> int:
+    try:
+        copies = copy_notebooks(dest, chosen, notebooks_dir=notebooks_dir)
+    except FileExistsError as exc:
+        parser.error(str(exc))
+    for path in copies:
+        print(path)
+    return 0
+
+
+def _clean(paths: Iterable[Path]) -> int:
+    for path in clean_notebooks(paths):
+        print(f"cleaned {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: execute notebooks with parameters into a report folder (or list or clean them)."""
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     found = {p.stem: p for p in list_notebooks(args.notebooks_dir)}
@@ -300,13 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     missing = [n for n in chosen if n not in found]
     if missing:
         parser.error(f"no notebook(s) {missing}; notebooks: {sorted(found)}")
+    if args.copy is not None:
+        return _copy(parser, args.copy, chosen, args.notebooks_dir)
+    if args.clean:
+        return _clean(found[n] for n in chosen)
     declared = {n: notebook_parameters(found[n]) for n in chosen}
     if args.list:
-        for name, values in declared.items():
-            print(name)
-            for key, value in values.items():
-                print(f"    {key} = {value!r}")
-        return 0
+        return _list(declared)
     try:
         params = parse_assignments(args.parameter, declared)
     except ValueError as exc:

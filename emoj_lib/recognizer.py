@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 
 from emoj_lib import config as cfg
+from emoj_lib.inference import check_tta
 from emoj_lib.labels import EMOTIONS
-
-DEFAULT_MODEL = "emoj_fer2013.keras"
 
 
 def default_model_path() -> Path:
-    """Return the path of the shipped model (``models/emoj_fer2013.keras``)."""
-    return cfg.MODELS_DIR / DEFAULT_MODEL
+    """Return the shipped model's file (:func:`emoj_lib.config.default_model_path`)."""
+    return cfg.default_model_path()
 
 
 @dataclass
@@ -63,60 +62,105 @@ class FaceReading:
 
 
 class Recognizer:
-    """A facial-expression recognizer: one model, loaded once.
+    """A facial-expression recognizer: one model (or an ensemble), loaded and checked once.
 
     Parameters
     ----------
-    model_path : str or Path, optional
-        A ``.keras`` model with its card (default: the shipped model).
+    model_path : str, Path or list of them, optional
+        A ``.keras`` model with its card (default: the shipped model); several paths make an ensemble that
+        averages the models' probabilities (their cards must agree on the preprocessing).
     batch_size : int
         Faces per forward pass in :meth:`predict`.
+    tta : {"none", "flip", "tencrop"}
+        Test-time augmentation (see :mod:`emoj_lib.inference`).
     adapter : object, optional
-        A personal adapter (e.g. :class:`emoj_lib.personal.JournalAdapter`): :meth:`predict` returns
-        ``adapter.apply(model, crops)`` instead of the model's own probabilities.
+        A personal adapter: :meth:`predict` returns ``adapter.apply(model, crops)`` (the Keras model, whose
+        penultimate features the adapter may read) instead of the model's own probabilities.
+    fast : {"auto", True, False}
+        Use the converted model beside the ``.keras`` file (:mod:`emoj_lib.export`): ``"auto"`` when its card
+        shows it faster and within 0.3 accuracy points of this very file, ``True`` requires it, ``False``
+        never. Not with an ensemble or an adapter.
     **face_options
-        Options of :func:`emoj_lib.faces.find_faces` used by :meth:`analyze` (e.g. ``min_neighbors``);
-        ``decode_side`` defaults to 512 (JPEG files are decoded at a reduced scale, at least the 480 pixels
-        that detection uses).
+        Options of :func:`emoj_lib.faces.find_faces` used by :meth:`analyze` (e.g. ``min_neighbors``), on top
+        of the preprocessing the model's card records (crop margin, equalisation, detector and its options,
+        decode size; :func:`emoj_lib.cards.face_options`).
+
+    Raises
+    ------
+    ModelCardError
+        If a model does not match its card, ensemble members are fed differently, or ``fast=True`` finds no
+        usable converted model.
     """
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 256, adapter: Any = None,
-                 **face_options) -> None:
-        from emoj_lib.cards import load_model
+    def __init__(self, model_path: str | Path | list | tuple | None = None, *, batch_size: int = 256,
+                 tta: str = "none", adapter: Any = None, fast: str | bool = "auto", **face_options) -> None:
+        from emoj_lib.cards import ModelCardError, load_model
+        from emoj_lib.cards import face_options as card_face_options
 
-        self.model_path = Path(model_path) if model_path is not None else default_model_path()
-        self.model, self.card = load_model(self.model_path)
+        paths = [Path(p) for p in model_path] if isinstance(model_path, list | tuple) else \
+            [Path(model_path) if model_path is not None else default_model_path()]
+        loaded = [load_model(p) for p in paths]
+        options = [card_face_options(card) for _, card in loaded]
+        if any(o != options[0] for o in options[1:]):
+            raise ModelCardError(f"the ensemble's models are fed differently: {options}")
+        self.model_paths = paths
+        self.model_path = paths[0]
+        self.cards = [card for _, card in loaded]
         self.batch_size = batch_size
+        self.tta = check_tta(tta)
         self.adapter = adapter
-        self.face_options = {"decode_side": 512, **face_options}
-        self._forward = None
+        self.face_options = {**options[0], **face_options}
+        if len(loaded) == 1:
+            self.model, self.card = loaded[0]
+        else:
+            from emoj_lib.ensemble import Ensemble
+
+            self.model = Ensemble([m for m, _ in loaded])
+            self.card = {**self.cards[0], "name": "ensemble of " + ", ".join(self._names()),
+                         "members": [str(p) for p in paths]}
+        self.fast_model, self.fast_reason = self._fast(fast)
+
+    def _names(self) -> list[str]:
+        return [str(c.get("name") or p.stem) for c, p in zip(self.cards, self.model_paths, strict=True)]
+
+    def _fast(self, fast: str | bool):
+        from emoj_lib.cards import ModelCardError
+        from emoj_lib.export import load_fast_model
+
+        if fast not in ("auto", True, False):
+            raise ValueError(f"fast must be 'auto', True or False, got {fast!r}")
+        if fast is False:
+            return None, "not asked for"
+        if len(self.model_paths) > 1 or self.adapter is not None:
+            found, why = None, "not with an ensemble or an adapter"
+        else:
+            found, why = load_fast_model(self.model_path)
+        if fast is True and found is None:
+            raise ModelCardError(f"{self.model_path}: no usable fast model: {why}")
+        return found, why
 
     @property
     def name(self) -> str:
         """The model's name (from its card, else the file name)."""
         return str(self.card.get("name") or self.model_path.stem)
 
-    def _call(self, x: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
-
-        if self._forward is None:
-            self._forward = tf.function(lambda t: self.model(t, training=False), reduce_retracing=True)
-        return self._forward(tf.convert_to_tensor(x)).numpy()
+    @property
+    def backend(self) -> str:
+        """``"tflite"`` when the converted model answers :meth:`predict`, else ``"keras"``."""
+        return "tflite" if self.fast_model is not None else "keras"
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
-        """Return the probabilities (N, 7) of 48x48 uint8 face crops (N, 48, 48), in batches."""
-        x = np.asarray(crops)
-        if x.ndim == 2:
-            x = x[None]
-        if x.ndim != 3 or x.shape[1:] != (cfg.FACE_SIZE, cfg.FACE_SIZE):
-            raise ValueError(f"crops must have shape (N, {cfg.FACE_SIZE}, {cfg.FACE_SIZE}), got {x.shape}")
-        if len(x) == 0:
-            return np.zeros((0, len(EMOTIONS)), np.float32)
+        """Return the probabilities (N, 7) of 48x48 uint8 face crops (N, 48, 48), in batches.
+
+        The same function as evaluation's (:func:`emoj_lib.inference.predict_proba`), with this recognizer's
+        test-time augmentation, through the fast model when one is in use, then the adapter if any.
+        """
+        from emoj_lib.inference import as_batch, predict_proba
+
         if self.adapter is not None:
-            return np.asarray(self.adapter.apply(self.model, x), np.float32)
-        x = x.astype(np.float32)[..., None]
-        out = [self._call(x[i:i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
-        return np.concatenate(out).astype(np.float32)
+            return np.asarray(self.adapter.apply(self.model, as_batch(crops)[..., 0]), np.float32)
+        model = self.fast_model if self.fast_model is not None else self.model
+        return predict_proba(model, crops, tta=self.tta, batch_size=self.batch_size)
 
     def analyze(self, photo, *, policy: str = "all") -> list[FaceReading]:
         """Find the faces of a photo and read their emotions.

@@ -164,7 +164,7 @@ def test_arguments_are_checked(entries):
         correction_table(entries.drop(columns="user_label"))
 
 
-PLOTS = [(plot_mood, {}), (plot_weekly_mix, {}), (plot_calendar, {}), (plot_calendar, {"value": "dominant"}),
+PLOTS = [(plot_mood, {}), (plot_weekly_mix, {}), (plot_calendar, {}), (plot_calendar, {"value": "count"}),
          (plot_time_of_day, {}), (plot_corrections, {})]
 
 
@@ -172,7 +172,7 @@ PLOTS = [(plot_mood, {}), (plot_weekly_mix, {}), (plot_calendar, {}), (plot_cale
 def test_plots_return_axes(entries, empty, plot, options):
     _, ax = plt.subplots()
     assert plot(entries, ax=ax, **options) is ax
-    assert ax.has_data() or ax.collections or ax.patches
+    assert ax.has_data() or ax.collections or ax.patches or ax.texts
     new = plot(entries, **options)
     assert isinstance(new, matplotlib.axes.Axes) and new is not ax
     blank = plot(empty, **options)
@@ -182,9 +182,147 @@ def test_plots_return_axes(entries, empty, plot, options):
 
 def test_weekly_mix_plot_stacks_bars(entries):
     ax = plot_weekly_mix(entries)
-    assert len(ax.patches) == 7 * 2
+    assert len(ax.patches) == 4 * 2  # happy, angry, neutral, surprise: the emotions of the two weeks
     tops = {}
     for bar in ax.patches:
         tops[round(bar.get_x(), 3)] = max(tops.get(round(bar.get_x(), 3), 0), bar.get_y() + bar.get_height())
     assert all(v == pytest.approx(1) for v in tops.values())
     plt.close("all")
+
+
+# --- charts a person reads at 1, 10 and 1,000 entries --------------------------------------------------------------
+
+
+def synthetic_entries(n: int, folder, seed: int = 0) -> pd.DataFrame:
+    """A journal of ``n`` entries over about ``1.1 n`` days (one day for n=1), 40% labelled, read back."""
+    rng = np.random.default_rng(seed)
+    journal = Journal(folder, fsync=False)
+    start = datetime(2025, 1, 6, 8, tzinfo=CET)
+    for _ in range(n):
+        when = start + timedelta(days=float(rng.uniform(0, 1.1 * n)) if n > 1 else 0,
+                                 hours=float(rng.integers(0, 14)))
+        label = EMOTIONS[rng.integers(7)] if rng.random() < 0.4 else None
+        journal.append(Entry(np.zeros((48, 48), np.uint8), (0, 0, 48, 48), rng.dirichlet(np.full(7, 0.5)), "file",
+                             "m", "1", timestamp=when, user_label=label))
+    return journal.read(pixels=False).entries
+
+
+@pytest.fixture(scope="module")
+def journals(tmp_path_factory) -> dict[int, pd.DataFrame]:
+    return {n: synthetic_entries(n, tmp_path_factory.mktemp(f"j{n}")) for n in (1, 10, 1000)}
+
+
+def texts(ax) -> str:
+    """Every text of a chart: title, axis words, tick labels, notes and the legend."""
+    words = [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.texts)]
+    words += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    if ax.get_legend() is not None:
+        words += [t.get_text() for t in ax.get_legend().get_texts()]
+    return " | ".join(words)
+
+
+def bar_total(ax) -> float:
+    return sum(p.get_height() for p in ax.patches)
+
+
+def draw(plot, entries, **options):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.5, 3.8), layout="constrained")
+    ax = plot(entries, ax=fig.subplots(), **options)
+    fig.canvas.draw()  # layout and rendering must work too
+    return ax
+
+
+def test_mood_chart_at_1_10_and_1000_entries(journals):
+    one = draw(plot_mood, journals[1])
+    emotion = effective_emotion(journals[1]).iloc[0]
+    assert one.get_title().startswith("Your entry so far: mostly")
+    assert "entries on 3 different days" in texts(one)  # says plainly when the chart over time appears
+    assert len(one.patches) == 7 and max(p.get_width() for p in one.patches) <= 1
+    assert one.get_title().split("mostly ")[1].split(" (")[0] == mood_vectors(journals[1]).iloc[0].idxmax()
+    assert emotion in EMOTIONS
+
+    ten = draw(plot_mood, journals[10])
+    assert ten.get_title() == "How you felt, day by day (10 entries)" and ten.get_ylabel() == "entries per day"
+    assert bar_total(ten) == pytest.approx(10)  # every entry is one unit of a stacked bar
+    legend = [t.get_text() for t in ten.get_legend().get_texts()]
+    assert set(legend) == set(effective_emotion(journals[10]).astype(str))  # only the emotions present
+
+    many = draw(plot_mood, journals[1000])
+    assert many.get_title() == "How you felt, month by month (1000 entries)"
+    assert bar_total(many) == pytest.approx(1000) and len(many.get_xticklabels()) <= 12
+    assert "mean probability" not in texts(many) and "dominant" not in texts(many)
+
+
+def test_calendar_weekly_time_and_corrections_at_1_10_and_1000_entries(journals):
+    cal = draw(plot_calendar, journals[1])
+    assert cal.get_title() == "Each day's main emotion" and "grey: no entry" in cal.get_xlabel()
+    assert [t.get_text() for t in cal.get_legend().get_texts()] == [effective_emotion(journals[1]).iloc[0]]
+    cal = draw(plot_calendar, journals[1000])
+    assert cal.get_title() == "Each day's main emotion (the last 53 weeks)"
+    assert 0 < sum(bool(t.get_text()) for t in cal.get_xticklabels()) <= 14
+
+    week = draw(plot_weekly_mix, journals[10])
+    tops = {}
+    for bar in week.patches:
+        tops[round(bar.get_x(), 3)] = max(tops.get(round(bar.get_x(), 3), 0), bar.get_y() + bar.get_height())
+    assert len(tops) == len(weekly_mix(journals[10])) and all(v == pytest.approx(1) for v in tops.values())
+    assert draw(plot_weekly_mix, journals[1000]).get_title().endswith("(the last 53)")
+
+    assert "1 entry so far: this chart needs 5 or more." in texts(draw(plot_time_of_day, journals[1]))
+    tod = draw(plot_time_of_day, journals[1000])
+    assert bar_total(tod) == pytest.approx(1000) and tod.get_xticklabels()[0].get_text() == "00:00-03:00"
+
+    labelled = int(journals[1]["user_label"].notna().sum())
+    assert f"You labelled {labelled} entr" in texts(draw(plot_corrections, journals[1]))
+    corr = draw(plot_corrections, journals[1000])
+    rate = correction_rate(journals[1000]).loc["all"]
+    assert corr.get_title() == (f"How often you corrected the model: {int(rate['corrected'])} of "
+                                f"{int(rate['labelled'])} labelled entries ({rate['rate']:.0%})")
+    widths = {t.get_text(): p.get_width() for t, p in zip(corr.get_yticklabels(), corr.patches, strict=True)}
+    per = correction_rate(journals[1000])
+    assert all(widths[e] == pytest.approx(per.loc[e, "rate"]) for e in widths)
+
+
+# --- the HTML report ----------------------------------------------------------------------------------------------
+
+
+def test_week_summary(entries):
+    from emoj_lib.journal.report import week_summary
+
+    weeks = week_summary(entries)
+    assert list(weeks["week"]) == ["10 Mar 2025", "03 Mar 2025"]  # newest first
+    assert list(weeks["entries"]) == [2, 4] and list(weeks["labelled by you"]) == [1, 2]
+    assert weeks.loc[1, "main emotion"] == "happy" and weeks.loc[1, "mix"] == "happy 2, angry 1, neutral 1"
+
+
+def test_html_report_is_self_contained_and_private(tmp_path):
+    import html
+    import re
+    import stat
+
+    from emoj_lib.journal.report import write_report
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    rng = np.random.default_rng(3)
+    start = datetime(2025, 3, 3, 9, tzinfo=CET)
+    for i in range(12):
+        journal.append(Entry(rng.integers(0, 256, (48, 48), dtype=np.uint8), (0, 0, 48, 48), proba(EMOTIONS[i % 7]),
+                             "upload", "m", "1", timestamp=start + timedelta(days=i),
+                             user_label="sad" if i % 3 else None,
+                             note='<script>alert("x")</script> & more' if i == 4 else f"day {i}", tags=("work",)))
+    (tmp_path / "out").mkdir()
+    path = write_report(journal, tmp_path / "out" / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "<script" not in text and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in text
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", text)  # nothing fetched: it opens offline
+    assert text.count('alt="face" src="data:image/png;base64,') == 12  # every entry with its face
+    assert sum(f'alt="{html.escape(h)}" src="data:image/png;base64,' in text for h in
+               ("How you felt", "Each day's main emotion", "Week by week", "Time of day", "Corrections")) == 5
+    assert "12 entries from 03 March 2025 to 14 March 2025; 8 labelled by you" in text
+    assert text.index("day 11") < text.index("day 10")  # newest first
+    assert "Each week in numbers" in text and "<td>10 Mar 2025</td>" in text
+    empty = write_report(journal.read().entries.iloc[:0], tmp_path / "out" / "empty.html")
+    assert "No entries yet." in empty.read_text(encoding="utf-8")

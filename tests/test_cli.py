@@ -69,6 +69,7 @@ def test_real_entry_point_help_and_bad_arguments():
     assert done.returncode == 2 and "invalid int value" in done.stderr
 
 
+@pytest.mark.shared_data
 def test_journal_commands(tmp_path, tiny_model, capsys, require_shared):
     from emoj_lib import config
 
@@ -104,3 +105,272 @@ def test_demo_writes_a_journal_entry_and_a_chart(tmp_path, tiny_model, capsys):
     assert stat.S_IMODE((tmp_path / "demo" / "journal" / "journal.csv").stat().st_mode) == 0o600
     assert (tmp_path / "demo" / "mood.png").stat().st_size > 1000
     assert stat.S_IMODE((tmp_path / "demo" / "mood.png").stat().st_mode) == 0o600
+
+
+# --- the parser: every argument documented, defaults from the configuration dataclasses ------------------------------
+
+
+def _parsers(parser, path=()):
+    """Yield (command words, parser) for the parser and every sub-command."""
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_argument_has_help():
+    from emoj_lib.cli import build_parser
+
+    missing = [(" ".join(path), action.dest) for path, p in _parsers(build_parser()) for action in p._actions
+               if not action.help and action.dest != "help"]
+    assert missing == []
+
+
+def test_options_take_their_defaults_from_the_configuration_classes():
+    from emoj_lib.cli import build_parser
+    from emoj_lib.cli.options import config_from_args
+    from emoj_lib.training import TrainConfig
+    from emoj_lib.transfer import TransferConfig
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "stage1"])
+    assert config_from_args(TrainConfig, args) == TrainConfig()
+    args = parser.parse_args(["train", "stage1", "--epochs", "3", "--patience", "none", "--no-drop-blank",
+                              "--min-learning-rate", "0.5", "--labels", "ferplus"])
+    config = config_from_args(TrainConfig, args)
+    assert (config.epochs, config.patience, config.drop_blank, config.min_learning_rate, config.labels) == (
+        3, None, False, 0.5, "ferplus")
+    assert config.batch_size == TrainConfig().batch_size
+    args = parser.parse_args(["train", "stage2", "faces", "--holdout", "0.3", "--validation", "0"])
+    config = config_from_args(TransferConfig, args)
+    assert (config.holdout, config.validation, config.head_epochs) == (0.3, 0.0, TransferConfig().head_epochs)
+    # a value the configuration refuses is a usage error of the command
+    args = parser.parse_args(["train", "stage2", "faces", "--holdout", "2"])
+    with pytest.raises(SystemExit) as stop:
+        config_from_args(TransferConfig, args)
+    assert stop.value.code == 2
+
+
+def test_only_project_errors_become_one_line(tmp_path, capsys, monkeypatch):
+    import emoj_lib.cli.data as data_cli
+    from emoj_lib.cli import main
+
+    assert main(["data", "report", "--fer", str(tmp_path / "nowhere.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emoj: error:") and "nowhere.csv" in err and len(err.strip().splitlines()) == 1
+
+    def bug(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(data_cli, "print_data_report", bug)
+    with pytest.raises(TypeError, match="a bug"):  # a bug shows its traceback
+        main(["data", "report"])
+
+
+def test_version():
+    from emoj_lib import __version__
+
+    done = subprocess.run([EMOJ, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"emoj {__version__}"
+
+
+# --- behaviour through the installed `emoj` script -------------------------------------------------------------------
+
+
+def emoj(*args, env=None, timeout=120):
+    """Run the installed ``emoj`` script; return the finished process (text)."""
+    import os
+
+    full = {**os.environ, **(env or {})}
+    full.pop("TF_CPP_MIN_LOG_LEVEL", None)  # what a user's shell has: nothing
+    return subprocess.run([EMOJ, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=full)
+
+
+@pytest.fixture(scope="module")
+def two_faces(tmp_path_factory):
+    """A JPEG with two faces (the astronaut portrait, and a half-size copy beside it): larger on the left."""
+    from skimage import data as skdata
+
+    portrait = skdata.astronaut()
+    image = np.zeros((512, 768, 3), np.uint8)
+    image[:, :512] = portrait
+    image[128:384, 512:] = np.asarray(Image.fromarray(portrait).resize((256, 256)))
+    path = tmp_path_factory.mktemp("photos") / "two.jpg"
+    Image.fromarray(image).save(path, quality=92)
+    return path
+
+
+@pytest.fixture
+def small_journal(tmp_path):
+    """A journal of 3 entries written with the library (no model needed)."""
+    from datetime import datetime, timedelta, timezone
+
+    from emoj_lib.journal import Entry, Journal
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    start = datetime(2026, 3, 2, 8, 30, tzinfo=timezone(timedelta(hours=2)))
+    p = np.array([0.05, 0.05, 0.05, 0.7, 0.05, 0.05, 0.05])
+    for i, (label, note) in enumerate([(None, ""), ("sad", "rain all day, and the bus was late " * 3),
+                                       ("happy", "short")]):
+        journal.append(Entry(face=np.full((48, 48), 100, np.uint8), box=(1, 2, 30, 30), probabilities=p,
+                             source="file", model="m", model_version="1", timestamp=start + timedelta(days=i),
+                             user_label=label, note=note, tags=("work",) if i else ()))
+    return journal
+
+
+@pytest.mark.slow
+def test_quiet_by_default_and_verbose_on_request(tmp_path, tiny_model, two_faces):
+    done = emoj("predict", two_faces, "--model", tiny_model, "--policy", "single")
+    assert done.returncode == 1
+    assert done.stderr == ""  # no TensorFlow log lines
+    # the command's own words, not Python's
+    assert "--policy single wants exactly one (use --policy largest or --policy all)" in done.stdout
+    assert "policy='" not in done.stdout
+
+
+def test_journal_list_is_a_readable_table(small_journal):
+    done = emoj("journal", "list", "--journal", small_journal.folder)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["when", "id", "your", "label", "model", "note", "tags"]
+    entries = small_journal.read(pixels=False).entries
+    first, second, third = lines[1:]
+    assert first.startswith("Mon 02 Mar 2026 08:30")  # local time, where the entry was written
+    assert entries.index[0][:8] in first and entries.index[0] not in first  # a short id
+    assert "happy 70%" in first and " - " in first  # the model's reading; no label of yours
+    assert "sad" in second and "rain all day, and the bus was late rain\u2026" in second and "work" in second
+    assert third.split()[5:9] == [entries.index[2][:8], "happy", "happy", "70%"]
+    assert third.rstrip().endswith("short work")
+    assert max(len(line) for line in lines) < 150
+    done = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--last", "2")
+    rows = json.loads(done.stdout)
+    assert [r["user_label"] for r in rows] == ["sad", "happy"]
+    assert set(rows[0]) == {"entry_id", "timestamp", "source", "emotion", "confidence", "user_label", "note", "tags"}
+
+
+def test_read_commands_refuse_a_missing_journal(tmp_path):
+    typo = tmp_path / "jorunal"
+    for command in (["journal", "list"], ["journal", "plot", tmp_path / "mood.png"], ["journal", "personalize"]):
+        done = emoj(*command, "--journal", typo)
+        assert done.returncode == 1, command
+        assert done.stderr.strip() == f"emoj: error: no emoJ journal in {typo} (check the folder, or create one " \
+                                      "by adding an entry)"
+        assert not typo.exists()
+
+
+@pytest.mark.slow
+def test_journal_add_says_which_face_it_chose(tmp_path, tiny_model, two_faces):
+    j = tmp_path / "journal"
+    done = emoj("journal", "add", two_faces, "--model", tiny_model, "--journal", j)
+    assert done.returncode == 0, done.stderr
+    assert "2 faces in" in done.stderr and "saved face 1" in done.stderr and "--face N" in done.stderr
+    done = emoj("journal", "add", two_faces, "--model", tiny_model, "--journal", j, "--face", "2", "--note", "n2")
+    assert done.returncode == 0 and "saved face 2" in done.stderr
+    from emoj_lib.journal import read_journal
+
+    entries = read_journal(j / "journal.csv").entries
+    assert list(entries["w"]) == sorted(entries["w"], reverse=True) and entries["x"].iloc[1] > 400  # the smaller
+
+
+@pytest.mark.slow
+def test_progress_bar_on_evaluate(tmp_path, tiny_model, fer_csv):
+    shown = {"EMOJ_PROGRESS": "1"}
+    done = emoj("evaluate", tiny_model, "--fer", fer_csv, "--out", tmp_path / "rep", env=shown)
+    assert done.returncode == 0, done.stderr
+    assert "evaluating" in done.stderr and "face/s" in done.stderr and "100%" in done.stderr
+    assert "evaluating" not in emoj("evaluate", tiny_model, "--fer", fer_csv, "--out", tmp_path / "rep").stderr
+
+
+@pytest.mark.slow
+def test_progress_bars_on_notebooks(tmp_path):
+    import nbformat
+
+    shown = {"EMOJ_PROGRESS": "1"}
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(x * 2)")]
+    for name in ("a", "b"):
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    done = emoj("notebooks", "--notebooks-dir", folder, "--out", tmp_path / "out", "-p", "x=21", env=shown)
+    assert done.returncode == 0, done.stderr
+    assert "notebooks: 100%" in done.stderr and "2/2" in done.stderr  # per notebook
+    assert "Executing" in done.stderr and "cell/s" in done.stderr  # per cell (papermill's bar)
+    assert "42" in json.dumps(nbformat.read(tmp_path / "out" / "b.ipynb", as_version=4).cells[-1].outputs)
+
+
+@pytest.mark.slow
+def test_epoch_progress_callback(monkeypatch, capsys):
+    import keras
+
+    from emoj_lib.cli.progress import epoch_progress
+
+    monkeypatch.setenv("EMOJ_PROGRESS", "1")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.zeros((64, 3), np.float32), np.zeros(64, np.int64)
+    model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), verbose=0, callbacks=[epoch_progress()])
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "4/4" in err and "val_accuracy=" in err
+    assert "batch/s" in err or "s/batch" in err
+
+
+def test_journal_edit_and_list_filters(small_journal):
+    entries = small_journal.read(pixels=False).entries
+    target = entries.index[0]
+    done = emoj("journal", "edit", target[:6], "--label", "angry", "--note", "edited", "--tags", "a", "b",
+                "--journal", small_journal.folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"entry {target[:8]}: changed label, note, tags"
+    row = small_journal.read(pixels=False).entries.loc[target]
+    assert (row["user_label"], row["note"], row["tags"]) == ("angry", "edited", ("a", "b"))
+    done = emoj("journal", "edit", target, "--label", "none", "--journal", small_journal.folder)
+    assert done.returncode == 0 and small_journal.read(pixels=False).entries.loc[target].isna()["user_label"]
+    done = emoj("journal", "edit", "zzz", "--note", "x", "--journal", small_journal.folder)
+    assert done.returncode == 1 and "no entry 'zzz'" in done.stderr
+    done = emoj("journal", "edit", target, "--journal", small_journal.folder)
+    assert done.returncode == 2 and "nothing to change" in done.stderr
+
+    listed = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--emotion", "sad").stdout
+    assert [r["note"][:4] for r in json.loads(listed)] == ["rain"]
+    listed = emoj("journal", "list", "--journal", small_journal.folder, "--json", "--since", "2026-03-03",
+                  "--search", "SHORT").stdout
+    assert [r["note"] for r in json.loads(listed)] == ["short"]
+
+
+def test_journal_delete_asks_first(small_journal):
+    import subprocess as sp
+
+    entries = small_journal.read(pixels=False).entries
+    target = entries.index[1]
+    command = [EMOJ, "journal", "delete", target[:8], "--journal", str(small_journal.folder)]
+    done = sp.run(command, input="n\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "for good?" in done.stderr and "nothing deleted" in done.stderr
+    assert target in small_journal.read(pixels=False).entries.index
+    done = sp.run(command, input="y\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and target not in small_journal.read(pixels=False).entries.index
+    done = emoj("journal", "delete", entries.index[0], "--yes", "--journal", small_journal.folder)
+    assert done.returncode == 0 and len(small_journal.read(pixels=False).entries) == 1
+
+
+def test_journal_export_writes_csv_and_report(small_journal, tmp_path):
+    import csv
+    import stat
+
+    small_journal.amend(small_journal.read(pixels=False).entries.index[2], note="=1+1 looks like a formula")
+    done = emoj("journal", "export", tmp_path / "export", "--journal", small_journal.folder, "--no-charts")
+    assert done.returncode == 0, done.stderr
+    csv_path, html_path = (tmp_path / "export" / n for n in ("emoj-journal.csv", "emoj-journal.html"))
+    assert done.stdout.split() == [str(csv_path), str(html_path)]
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3 and "pixels" not in rows[0]
+    assert not any(v.startswith(("=", "+", "-", "@")) for row in rows for v in row.values())
+    html = html_path.read_text(encoding="utf-8")
+    assert html.count('alt="face"') == 3 and "=1+1 looks like a formula" in html
+    assert stat.S_IMODE(html_path.stat().st_mode) == stat.S_IMODE(csv_path.stat().st_mode) == 0o600

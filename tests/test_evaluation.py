@@ -88,3 +88,33 @@ def test_plots_and_report(tmp_path, tiny_model, learnable):
     assert sum(sum(row.values()) for row in saved["splits"]["PrivateTest"]["confusion"].values()) == 70
     for f in ("confusion_Training.png", "confusion_PrivateTest.png", "curves.png"):
         assert (tmp_path / "rep" / f).stat().st_size > 1000
+
+
+def test_weighted_average_support_is_the_number_of_faces():
+    t = classification_table(Y_TRUE, Y_PRED)
+    assert t.loc["weighted avg", "support"] == 10 == t.loc["macro avg", "support"]
+    assert t.loc[list(EMOTIONS), "support"].sum() == 10
+
+
+def test_one_evaluation_loop_serves_table_and_report(tmp_path):
+    from emoj_lib.data import FerData
+    from emoj_lib.evaluation import evaluate_splits, evaluation_report
+
+    def model(x):  # class from the mean brightness of the left half: deterministic and TTA-sensitive
+        p = np.zeros((len(x), 7), np.float32)
+        p[np.arange(len(x)), (x[:, :, :24].mean(axis=(1, 2, 3)) > 100).astype(int) * 3] = 1
+        return p
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 60, (12, 48, 48)).astype(np.uint8)
+    images[:6, :, :24] = 250  # bright left: read as happy (3); their mirror images as angry (0)
+    labels = np.array([3] * 6 + [0] * 5 + [-1])
+    data = FerData(images, labels, np.array(["PrivateTest"] * 12, dtype=object))
+    table = evaluate_splits(model, data, tta="flip")
+    assert table.loc["PrivateTest", "n"] == 11  # the unlabelled face is left out
+    assert table.loc["PrivateTest", "accuracy"] == 1.0
+    assert table.loc["PrivateTest", "accuracy_tta"] == pytest.approx(5 / 11)  # ties go to the first class
+    report = evaluation_report(model, data, tmp_path, tta="flip", name="fake")
+    assert report["tta"] == "flip"
+    assert report["table"]["PrivateTest"] == table.loc["PrivateTest"].to_dict()
+    assert report["splits"]["PrivateTest"]["per_class"]["weighted avg"]["support"] == 11

@@ -5,29 +5,28 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
 from emoj_lib.config import photos_dir
-from emoj_lib.errors import DataFormatError, ImageReadError, MultipleFacesError, NoFaceError
+from emoj_lib.errors import ImageReadError, MultipleFacesError, NoFaceError
 from emoj_lib.faces import (
+    DEFAULT_POLICY,
     POLICIES,
     Box,
+    CropOptions,
+    DetectorOptions,
+    apply_policy,
     crop_face,
-    crop_folder,
     crop_square,
     detect_faces,
     find_faces,
-    image_files,
     load_image,
 )
 from emoj_lib.faces.detection import _cascade
-from emoj_lib.faces.folder import report_path
 
 # ------------------------------------------------------------------------------------------- helpers
 
@@ -35,18 +34,6 @@ from emoj_lib.faces.folder import report_path
 def gradient_rgb(h: int = 30, w: int = 40) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
     return np.stack([x * 255 // (w - 1), y * 255 // (h - 1), (x + y) % 256], axis=-1).astype(np.uint8)
-
-
-def fer_writer_available() -> bool:
-    try:
-        from emoj_lib.data import write_fer_csv  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_writer = pytest.mark.skipif(not fer_writer_available(),
-                                  reason="emoj_lib.data.write_fer_csv is not available yet")
 
 
 # ------------------------------------------------------------------------------------------- load_image
@@ -200,21 +187,23 @@ def test_crop_face_shapes_and_colour() -> None:
     rgb = gradient_rgb(300, 400)
     gray = crop_face(rgb, Box(100, 100, 120, 120))
     assert gray.shape == (48, 48) and gray.dtype == np.uint8
-    colour = crop_face(rgb, Box(100, 100, 120, 120), color=True)
+    colour = crop_face(rgb, Box(100, 100, 120, 120), CropOptions(color=True))
     assert colour.shape == (48, 48, 3) and colour.dtype == np.uint8
-    assert crop_face(rgb, (390, 290, 10, 10), size=64).shape == (64, 64)  # border + upscale
-    assert crop_face(rgb[..., 0], (0, 0, 400, 300), color=True).shape == (48, 48, 3)
+    assert crop_face(rgb, (390, 290, 10, 10), CropOptions(size=64)).shape == (64, 64)  # border + upscale
+    assert crop_face(rgb[..., 0], (0, 0, 400, 300), CropOptions(color=True)).shape == (48, 48, 3)
     with pytest.raises(ValueError, match="equalize"):
-        crop_face(rgb, Box(0, 0, 10, 10), equalize=True, color=True)
+        CropOptions(equalize=True, color=True)
     with pytest.raises(ValueError, match="size"):
-        crop_face(rgb, Box(0, 0, 10, 10), size=0)
+        CropOptions(size=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CropOptions().margin = 0.4  # type: ignore[misc]
 
 
 def test_crop_face_equalize_spreads_a_low_contrast_histogram() -> None:
     rng = np.random.default_rng(0)
     dull = rng.integers(100, 120, size=(96, 96), dtype=np.uint8)
-    plain = crop_face(dull, Box(0, 0, 96, 96), margin=0)
-    flat = crop_face(dull, Box(0, 0, 96, 96), margin=0, equalize=True)
+    plain = crop_face(dull, Box(0, 0, 96, 96), CropOptions(margin=0))
+    flat = crop_face(dull, Box(0, 0, 96, 96), CropOptions(margin=0, equalize=True))
     assert int(plain.max()) - int(plain.min()) < 25
     assert int(flat.max()) - int(flat.min()) > 200
     assert not np.array_equal(np.bincount(plain.ravel(), minlength=256), np.bincount(flat.ravel(), minlength=256))
@@ -223,31 +212,51 @@ def test_crop_face_equalize_spreads_a_low_contrast_histogram() -> None:
 # ------------------------------------------------------------------------------------------- policies, options
 
 
-def test_policy_validation_and_unknown_options(tmp_path: Path) -> None:
+def test_policy_validation_and_messages(tmp_path: Path) -> None:
     blank = np.full((120, 160), 128, np.uint8)
-    with pytest.raises(ValueError, match=r"largest.*all.*single"):
+    with pytest.raises(ValueError, match=r"unknown face policy 'biggest'; use one of: largest, all, single"):
         find_faces(blank, policy="biggest")
     with pytest.raises(TypeError, match="min_sise"):
-        find_faces(blank, min_sise=10)
-    assert POLICIES == ("largest", "all", "single")
+        find_faces(blank, min_sise=10)  # type: ignore[call-arg]
+    assert POLICIES == ("largest", "all", "single") and DEFAULT_POLICY == "largest"
     assert find_faces(blank, policy="all") == []
-    with pytest.raises(ValueError, match="margin"):
-        find_faces(blank, policy="all", margin=-1)  # checked even when no face is found
     Image.fromarray(blank).save(tmp_path / "wall.png")
-    with pytest.raises(NoFaceError, match=r"wall\.png"):
+    with pytest.raises(NoFaceError, match=r"no face found in .*wall\.png"):
         find_faces(tmp_path / "wall.png")
     with pytest.raises(NoFaceError, match=r"wall\.png"):
         find_faces(str(tmp_path / "wall.png"), policy="single")
 
 
+def test_apply_policy_is_the_one_rule() -> None:
+    faces = ["big", "small"]
+    assert apply_policy(faces, "largest", "p.jpg") == ["big"]
+    assert apply_policy(faces, "all", "p.jpg") == ["big", "small"]
+    assert apply_policy([], "all", "p.jpg") == []
+    assert apply_policy(["only"], "single", "p.jpg") == ["only"]
+    with pytest.raises(MultipleFacesError, match=r"^2 faces found in p\.jpg; use policy largest or all$"):
+        apply_policy(faces, "single", "p.jpg")
+    with pytest.raises(NoFaceError, match=r"^no face found in p\.jpg$"):
+        apply_policy([], "largest", "p.jpg")
+
+
 @pytest.mark.parametrize(("option", "value"), [
     ("scale_factor", 1.0), ("min_neighbors", -1), ("min_size", -2), ("detect_side", 10),
     ("confirm_iou", 1.5), ("cascade", "no_such_cascade"), ("min_confidence", "high"),
-    ("profile_fallback", "maybe"),
+    ("profile_fallback", "maybe"), ("detector", "mtcnn"), ("min_score", 2.0), ("confirm", "nope"),
 ])
-def test_detect_option_validation(option: str, value: object) -> None:
-    with pytest.raises(ValueError, match=option if option != "cascade" else "frontalface_default"):
-        detect_faces(np.zeros((50, 50), np.uint8), **{option: value})
+def test_detector_options_are_checked_when_made(option: str, value: object) -> None:
+    expected = {"cascade": "frontalface_default", "detector": "haar, blazeface", "confirm": "frontalface_default"}
+    with pytest.raises(ValueError, match=expected.get(option, option)):
+        DetectorOptions(**{option: value})
+
+
+def test_options_are_frozen_with_one_set_of_defaults() -> None:
+    options = DetectorOptions()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.min_neighbors = 3  # type: ignore[misc]
+    assert dataclasses.replace(options, min_neighbors=3).min_neighbors == 3
+    assert options.detector == "haar" and options.detect_side == 480
+    assert CropOptions() == CropOptions(size=48, margin=0.1, equalize=False, color=False)
 
 
 def test_cascades_are_cached() -> None:
@@ -258,56 +267,6 @@ def test_blank_and_noise_images_have_no_face() -> None:
     rng = np.random.default_rng(1)
     assert detect_faces(np.full((480, 640, 3), 200, np.uint8)) == []
     assert detect_faces(rng.integers(0, 256, (300, 300), dtype=np.uint8)) == []
-
-
-# ------------------------------------------------------------------------------------------- crop_folder (synthetic)
-
-
-def test_image_files_and_report_path(tmp_path: Path) -> None:
-    for name in ("b.JPG", "a.png", "c.TiFf", "notes.txt", "sub/d.jpeg"):
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_bytes(b"x")
-    assert [p.name for p in image_files(tmp_path)] == ["a.png", "b.JPG", "c.TiFf"]
-    assert [p.name for p in image_files(tmp_path, recursive=True)] == ["a.png", "b.JPG", "c.TiFf", "d.jpeg"]
-    assert report_path(tmp_path / "out.csv").name == "out.report.csv"
-    assert report_path(tmp_path / "out.csv.gz").name == "out.report.csv"
-
-
-def test_crop_folder_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        crop_folder(tmp_path / "nowhere", tmp_path / "o.csv", progress=False)
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "readme.txt").write_text("no pictures")
-    with pytest.raises(DataFormatError, match="empty"):
-        crop_folder(tmp_path / "empty", tmp_path / "o.csv", progress=False)
-    with pytest.raises(ValueError, match="policy"):
-        crop_folder(tmp_path / "empty", tmp_path / "o.csv", policy="most")
-    with pytest.raises(ValueError, match="size"):
-        crop_folder(tmp_path / "empty", tmp_path / "o.csv", size=64)
-    with pytest.raises(TypeError, match="colour"):
-        crop_folder(tmp_path / "empty", tmp_path / "o.csv", colour=True)
-    with pytest.raises(ValueError, match="scale_factor"):
-        crop_folder(tmp_path / "empty", tmp_path / "o.csv", scale_factor=0.5)
-    with pytest.raises(KeyError, match="joyful"):
-        crop_folder(tmp_path / "empty", tmp_path / "o.csv", label="joyful")
-
-
-@needs_writer
-def test_crop_folder_bad_files_never_stop_the_run(tmp_path: Path) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    Image.fromarray(np.full((60, 80), 90, np.uint8)).save(src / "wall.png")
-    (src / "broken.JPG").write_bytes(b"\xff\xd8\xff\xe0 definitely not a whole jpeg")
-    report = crop_folder(src, tmp_path / "out" / "faces.csv", progress=False)
-    assert list(report.columns) == ["file", "status", "faces", "row", "box", "reason"]
-    by_file = report.set_index("file")
-    assert by_file.loc["wall.png", "status"] == "no face"
-    assert by_file.loc["broken.JPG", "status"] == "unreadable"
-    assert "broken.JPG" in by_file.loc["broken.JPG", "reason"]
-    assert (report["row"] == -1).all()
-    assert (tmp_path / "out" / "faces.report.csv").is_file()
-    written = pd.read_csv(tmp_path / "out" / "faces.csv")
-    assert list(written.columns) == ["emotion", "pixels", "Usage"] and len(written) == 0
 
 
 # ------------------------------------------------------------------------------------------- shared photos
@@ -389,40 +348,6 @@ def test_exif_rotated_phone_photo_is_turned_upright_before_detection(photos: Pat
     assert Image.open(tmp_path / "phone.jpg").size == (upright.height, upright.width)
     assert load_image(tmp_path / "phone.jpg").shape == (upright.height, upright.width, 3)
     assert len(detect_faces(tmp_path / "phone.jpg")) == 1
-
-
-@pytest.mark.shared_data
-@needs_writer
-def test_crop_folder_on_shared_photos(photos: Path, tmp_path: Path) -> None:
-    src = tmp_path / "photos"
-    src.mkdir()
-    for name in ("deepface__img5.jpg", "deepface__img12.jpg", "deepface__couple.jpg", "skimage__chelsea.png"):
-        try:
-            (src / name).symlink_to(photos / name)
-        except OSError:
-            shutil.copy(photos / name, src / name)
-    (src / "zz_corrupt.jpg").write_bytes((photos / "deepface__img5.jpg").read_bytes()[:3000])
-    (src / "notes.txt").write_text("ignored")
-    report = crop_folder(src, tmp_path / "faces.csv", label="happy", usage="PublicTest", progress=False)
-    status = dict(zip(report["file"], report["status"], strict=True))
-    assert status == {"deepface__couple.jpg": "several faces", "deepface__img12.jpg": "kept",
-                      "deepface__img5.jpg": "kept", "skimage__chelsea.png": "no face",
-                      "zz_corrupt.jpg": "unreadable"}
-    kept = report[report["status"] == "kept"]
-    assert sorted(kept["row"]) == [0, 1] and (kept["faces"] == 1).all()
-    assert all(len(b.split(",")) == 4 for b in kept["box"])
-    assert report.loc[report["file"] == "deepface__couple.jpg", "faces"].item() == 2
-    written = pd.read_csv(tmp_path / "faces.csv")
-    assert list(written.columns) == ["emotion", "pixels", "Usage"] and len(written) == 2
-    assert (written["emotion"] == 3).all() and (written["Usage"] == "PublicTest").all()
-    assert all(len(p.split()) == 48 * 48 for p in written["pixels"])
-    saved = pd.read_csv(tmp_path / "faces.report.csv", keep_default_na=False)
-    assert list(saved["status"]) == list(report["status"])
-
-    report_all = crop_folder(src, tmp_path / "all.csv", policy="all", progress=False)
-    couple = report_all[report_all["file"] == "deepface__couple.jpg"].iloc[0]
-    assert couple["status"] == "kept" and couple["faces"] == 2 and len(couple["box"].split(";")) == 2
-    assert len(pd.read_csv(tmp_path / "all.csv")) == 4
 
 
 @pytest.mark.shared_data

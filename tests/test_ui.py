@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from emoj_lib import config
+from emoj_lib.cli.app import journal_notebook
 from emoj_lib.journal import Entry, Journal
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui import (
@@ -21,10 +22,10 @@ from emoj_lib.ui import (
     JournalApp,
     LocalCamera,
     explain_camera_error,
+    journal_model,
     resolve_model_path,
 )
 from emoj_lib.ui.camera import _ESM
-from emoj_lib.ui.notebook import JOURNAL_NOTEBOOK, journal_notebook, main, render_journal_notebook
 from emoj_lib.ui.render import draw_faces, probability_bars
 
 JPEG, PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
@@ -72,7 +73,9 @@ def upload(app: JournalApp, data: bytes, name: str = "me.jpg") -> None:
 
 
 def csv_rows(journal: Journal) -> list[dict[str, str]]:
-    """The rows of journal.csv as the csv module reads them (after the version line)."""
+    """The rows of journal.csv as the csv module reads them (after the version line); none without a file."""
+    if not journal.path.exists():
+        return []
     with open(journal.path, newline="", encoding="utf-8") as fh:
         assert fh.readline().startswith("# emoj-journal v1")
         return list(csv.DictReader(fh))
@@ -124,9 +127,10 @@ def test_upload_shows_the_prediction_and_saves_the_corrected_label(tmp_path, rec
 
     # the history is redrawn: one tile, the charts drawn
     assert len(app.history.faces.children) == 1 and "1 entry" in app.history.summary.value
-    assert all(bytes(image.value).startswith(PNG) for image in app.history.chart_images.values())
-    written = app.history.save_charts(tmp_path / "charts")
-    assert sorted(p.name for p in written.values()) == ["mood_over_time.png", "time_of_day.png", "weekly_mix.png"]
+    assert bytes(app.history.chart_images["Mood over time"].value).startswith(PNG)  # the tab shown
+    written = app.history.save_charts(tmp_path / "charts")  # draws the others
+    assert sorted(p.name for p in written.values()) == ["calendar.png", "corrections.png", "mood_over_time.png",
+                                                        "time_of_day.png", "weekly_mix.png"]
 
     # saving twice writes nothing more
     assert app.save() is None and "already in your journal" in shown_message(app)
@@ -149,13 +153,66 @@ def test_webcam_frame_confirmed_and_photo_kept(tmp_path, recognizer, photo):
     assert "with the photo" in shown_message(app)
     [row] = csv_rows(app.journal)
     assert row["source"] == "webcam" and row["user_label"] == reading.emotion == row["emotion"]
-    assert app.journal.photo_path(entry.entry_id).read_bytes() == buf.getvalue()
+    kept = app.journal.photo_path(entry.entry_id)  # re-encoded by the journal, without metadata
+    assert kept.suffix == ".jpg" and Image.open(kept).size == frame.size
     np.testing.assert_array_equal(face_of(row), reading.crop)
 
     # the same frame again (a still camera) is still a new photo
     app.camera.set_state({"frame": memoryview(buf.getvalue()), "captures": 2})
     assert app.readings and app.saved is None and not app.save_button.disabled
     assert app.save_button.description == "Save to my journal"
+
+
+# --- the whole flow on the astronaut portrait that ships with scikit-image (no shared data) --------------------------
+
+
+@pytest.fixture(scope="module")
+def astronaut_jpeg(tmp_path_factory):
+    """Eileen Collins' portrait (scikit-image, public domain) as a large JPEG (1536 px: decoded at a reduced scale)."""
+    from skimage import data as skdata
+
+    image = Image.fromarray(skdata.astronaut()).resize((1536, 1536), Image.Resampling.BICUBIC)
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    image.save(path, quality=90)
+    return path
+
+
+def test_the_app_reads_a_photo_as_the_command_line_does(tmp_path, recognizer, astronaut_jpeg):
+    app = make_app(tmp_path, recognizer)
+    upload(app, astronaut_jpeg.read_bytes(), "astronaut.jpg")
+    direct = recognizer.analyze(astronaut_jpeg, policy="all")  # what `emoj predict` and `journal add` do
+    assert len(app.readings) == len(direct) >= 1
+    for shown, read in zip(app.readings, direct, strict=True):
+        assert shown.box.as_tuple() == read.box.as_tuple()
+        np.testing.assert_array_equal(shown.crop, read.crop)
+        np.testing.assert_array_equal(shown.probabilities, read.probabilities)
+
+
+def test_whole_flow_on_the_astronaut(tmp_path, recognizer, astronaut_jpeg):
+    app = make_app(tmp_path, recognizer, charts=True)
+    upload(app, astronaut_jpeg.read_bytes(), "astronaut.jpg")
+    assert app.readings, "the astronaut's face must be found"
+    reading = app.reading
+    assert "Found your face" in shown_message(app) or "faces" in shown_message(app)
+    assert app.result.layout.display == "" and not app.save_button.disabled
+    assert bytes(app.photo_view.value).startswith(JPEG) and bytes(app.crop_view.value).startswith(PNG)
+    assert f'data-emotion="{reading.emotion}"' in app.prediction.value and app.label.value == reading.emotion
+    x, y, w, h = reading.box.as_tuple()
+    assert 400 < x + w / 2 < 800 and 100 < y + h / 2 < 600  # her face, in the 1536-px photo
+
+    corrected = EMOTIONS[(EMOTIONS.index(reading.emotion) + 1) % 7]
+    app.label.value = corrected
+    app.note.value = "launch day"
+    app.tags.value = "space, work"
+    entry = app.save()
+    assert entry is not None and "you corrected the model" in shown_message(app)
+    [row] = csv_rows(app.journal)
+    assert row["user_label"] == corrected != row["emotion"] == reading.emotion  # the correction, not the prediction
+    assert row["note"] == "launch day" and row["source"] == "upload" and row["tags"] == "space;work"
+    assert app.tags.value == "" and app.note.value == ""
+    np.testing.assert_array_equal(face_of(row), reading.crop)
+    [tile] = app.history.faces.children
+    assert "launch day" in tile.children[1].value and f"<b>{corrected}</b>" in tile.children[1].value
 
 
 # --- no face, unreadable photo ----------------------------------------------------------------------------------
@@ -280,6 +337,184 @@ def test_absent_local_camera_disables_its_button(tmp_path, recognizer):
         LocalCamera(-1)
 
 
+# --- the history -------------------------------------------------------------------------------------------------
+
+
+def fill_journal(journal: Journal, n: int, *, seed: int = 0) -> list[Entry]:
+    """Write ``n`` entries a day apart, with notes, tags and labels on some of them; return them."""
+    from datetime import datetime, timedelta, timezone
+
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 3, 2, 8, 30, tzinfo=timezone(timedelta(hours=1)))
+    entries = []
+    for i in range(n):
+        p = rng.dirichlet(np.ones(7))
+        entry = Entry(face=rng.integers(0, 256, (48, 48), dtype=np.uint8), box=(1, 2, 30, 30), probabilities=p,
+                      source="file", model="m", model_version="1", timestamp=start + timedelta(days=i, hours=i % 9),
+                      user_label=EMOTIONS[i % 7] if i % 3 else None,
+                      note=f"note number {i}: <b>not bold</b> & a long tail " + "x" * 80 if i % 2 else "",
+                      tags=("work", f"t{i % 4}") if i % 4 else ())
+        journal.append(entry)
+        entries.append(entry)
+    return entries
+
+
+def walk(widget):
+    """Yield a widget and every widget below it."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def test_history_tiles_render_notes_without_box_tooltips(tmp_path):
+    import ipywidgets as widgets
+
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 14)
+    view = HistoryView(journal, size=12, charts=False)
+    # the frontend cannot show a tooltip on a Box ("Click to show javascript error"): none may have one
+    boxes = [w for w in walk(view) if isinstance(w, widgets.Box)]
+    assert boxes and all(getattr(w, "tooltip", None) in (None, "") for w in boxes)
+    tiles = view.faces.children
+    assert len(tiles) == 12
+    captions = [next(w.value for w in walk(t) if isinstance(w, widgets.HTML)) for t in tiles]
+    shown = entries[::-1][:12]  # the latest first
+    for entry, caption in zip(shown, captions, strict=True):
+        assert entry.timestamp.strftime("%a %d %b %H:%M") in caption  # the local time of the entry
+        label = entry.user_label or entry.emotion
+        assert f"<b>{label}</b>" in caption or f"{entry.emotion} {entry.confidence:.0%}" in caption
+        if entry.note:
+            assert f"note number {entries.index(entry)}: &lt;b&gt;" in caption
+            assert "\u2026" in caption and "<b>not bold</b>" not in caption  # cut, and escaped
+        else:
+            assert "emoj-note" not in caption
+
+
+def test_history_pages_and_filters(tmp_path):
+    import datetime as dt
+
+    from emoj_lib.journal import effective_emotion
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 30)
+    view = HistoryView(journal, size=12, charts=False)
+    ids = [e.entry_id for e in entries][::-1]  # newest first
+    shown = lambda: [view.matching.index[view.page * 12 + i] for i in range(len(view.faces.children))]  # noqa: E731
+    assert shown() == ids[:12] and "1-12 of 30" in view.page_label.value and view.newer_button.disabled
+    view.older_button.click()
+    assert shown() == ids[12:24] and "13-24 of 30" in view.page_label.value
+    view.older_button.click()
+    assert shown() == ids[24:] and len(view.faces.children) == 6 and view.older_button.disabled
+    view.older_button.click()  # stays on the last page
+    assert view.page == 2
+
+    view.emotion.value = "sad"
+    expected = [e.entry_id for e in entries[::-1] if (e.user_label or e.emotion) == "sad"]
+    assert list(view.matching.index) == expected and view.page == 0 and "matching" in view.page_label.value
+    assert (effective_emotion(view.matching) == "sad").all()
+    view.emotion.value = "any"
+    assert view.tag.options == ("any", "t1", "t2", "t3", "work")
+    view.tag.value = "t2"
+    assert list(view.matching.index) == [e.entry_id for e in entries[::-1] if "t2" in e.tags]
+    view.tag.value = "any"
+    view.search.value = "NUMBER 13"
+    assert list(view.matching.index) == [entries[13].entry_id]  # the note's words, case ignored
+    view.search.value = ""
+    view.start.value, view.end.value = dt.date(2026, 3, 10), dt.date(2026, 3, 12)
+    assert sorted(view.matching.index) == sorted(e.entry_id for e in entries[8:11])
+    view.search.value = "nothing like this"
+    assert view.faces.children == () and "No entry matches" in view.page_label.value
+    view.clear_button.click()
+    assert len(view.matching) == 30 and view.start.value is None
+
+
+def test_history_charts_follow_the_tab_and_the_filters(tmp_path):
+    from emoj_lib.ui import CHARTS, HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    fill_journal(journal, 12)
+    view = HistoryView(journal, size=6, charts=True)
+    images = view.chart_images
+    assert list(images) == list(CHARTS) and bytes(images["Mood over time"].value).startswith(PNG)
+    assert images["Calendar"].value == b""  # drawn when its tab is shown
+    view.charts.selected_index = 1
+    calendar = bytes(images["Calendar"].value)
+    assert calendar.startswith(PNG)
+    view.older_button.click()  # another page: the same entries, nothing redrawn
+    assert bytes(images["Calendar"].value) == calendar
+    view.emotion.value = "happy"  # the charts show the entries that match
+    assert bytes(images["Calendar"].value).startswith(PNG) and bytes(images["Calendar"].value) != calendar
+
+
+def test_history_exports_csv_and_report(tmp_path):
+    import stat
+
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    fill_journal(journal, 3)
+    view = HistoryView(journal, charts=False)
+    view.export_button.click()
+    written = sorted((tmp_path / "journal" / "exports").iterdir())
+    assert [p.suffix for p in written] == [".csv", ".html"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
+    assert 'download="' + written[1].name + '" href="data:text/html;base64,' in view.message.value
+    assert written[1].read_text(encoding="utf-8").count('alt="face"') == 3
+
+
+def test_history_edits_an_entry(tmp_path):
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 5)
+    view = HistoryView(journal, size=12, charts=False)
+    target = entries[1]  # labelled, with a note
+    tile = next(t for t in view.faces.children if "note number 1:" in t.children[1].value)
+    tile.children[2].click()  # its Edit button
+    editor = view.editor
+    assert editor.layout.display == "" and editor.entry_id == target.entry_id
+    assert editor.label.value == target.user_label and editor.note.value == target.note
+    editor.label.value, editor.note.value, editor.tags.value = "", "rewritten", "home;  garden, home"
+    editor.save_button.click()
+    row = journal.read(pixels=False).entries.loc[target.entry_id]
+    assert pd_isna(row["user_label"]) and row["note"] == "rewritten" and row["tags"] == ("home", "garden")
+    assert "Saved: your label, the note, the tags" in view.message.value
+    history = journal.read(pixels=False).history(target.entry_id)
+    assert list(history["kind"]) == ["entry", "amend"]  # the edit keeps the entry's history
+    editor.save_button.click()
+    assert "Nothing changed" in view.message.value
+    assert "rewritten" in " ".join(t.children[1].value for t in view.faces.children)
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def test_history_deletes_after_a_confirmation(tmp_path):
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 4)
+    view = HistoryView(journal, size=12, charts=False)
+    target = entries[2]
+    view.edit(target.entry_id)
+    view.editor.delete_button.click()
+    assert view.editor.confirm.layout.display == "" and target.entry_id in journal.read().entries.index
+    view.editor.cancel_button.click()
+    assert view.editor.confirm.layout.display == "none" and len(journal.read().entries) == 4
+    view.editor.delete_button.click()
+    view.editor.confirm_button.click()
+    assert target.entry_id not in journal.read().entries.index and len(view.faces.children) == 3
+    assert "Deleted entry" in view.message.value and view.editor.layout.display == "none"
+    pixels = " ".join(str(v) for v in target.face.ravel())
+    assert pixels.encode() not in journal.path.read_bytes()
+
+
 # --- the model -----------------------------------------------------------------------------------------------------
 
 
@@ -309,7 +544,12 @@ def test_missing_model_leaves_the_history_usable(tmp_path, no_face, recognizer):
 def test_app_uses_the_model_path(tmp_path, tiny_model):
     app = JournalApp(tmp_path / "journal", model_path=tiny_model, local_camera=None, charts=False)
     assert app.recognizer is not None and app.model_path == tiny_model and not app.model_error
-    assert app.model_version  # from the card
+    from emoj_lib.cards import read_card
+
+    card = read_card(tiny_model)
+    expected = str(card["version"]) if "version" in card else str(card["date"])
+    assert expected and app.model_version == expected  # from the card
+    assert journal_model(tmp_path / "journal", tiny_model) == (tiny_model, expected)
 
 
 # --- pictures ------------------------------------------------------------------------------------------------------
@@ -328,14 +568,65 @@ def test_draw_faces_scales_and_marks_the_selected_face():
 # --- the notebook --------------------------------------------------------------------------------------------------
 
 
-def test_journal_notebook_is_committed_and_thin():
-    assert JOURNAL_NOTEBOOK.read_text(encoding="utf-8") == render_journal_notebook()
-    assert main(["--check"]) == 0
-    nb = journal_notebook()
+def test_journal_notebook_is_committed_clean_and_thin():
+    import nbformat
+
+    nb = nbformat.read(journal_notebook(), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code[0].metadata["tags"] == ["parameters"]
+    assert code[0].metadata["tags"] == ["parameters"] and nb.cells[0].cell_type == "markdown"
+    assert all(c.outputs == [] and c.execution_count is None for c in code)  # committed without outputs
     assert "JournalApp(journal_dir, model_path=model_path)" in code[1].source
     assert sum(len(c.source.splitlines()) for c in code[1:]) <= 15
+    text = " ".join(c.source for c in nb.cells)
+    assert "Run all cells" not in text and "voila" not in text.lower()  # nothing that only fits a notebook
+    assert "print(" not in code[2].source.split("if out_dir is not None:")[0]  # no footer under Voila
+
+
+def test_voila_is_detected_and_the_app_leaves_out_notebook_text(tmp_path, recognizer, monkeypatch):
+    from emoj_lib.ui.page import in_voila
+
+    monkeypatch.delenv("VOILA_SERVER_URL", raising=False)
+    monkeypatch.delenv("VOILA_BASE_URL", raising=False)
+    monkeypatch.delenv("VOILA_KERNEL_ID", raising=False)
+    assert not in_voila()
+    assert "emoj app" in make_app(tmp_path, recognizer).children[0].value
+    monkeypatch.setenv("VOILA_SERVER_URL", "/")
+    assert in_voila()
+    app = make_app(tmp_path, recognizer)
+    assert "emoj app" not in app.children[0].value and app.voila
+
+
+def test_local_camera_tab_only_when_there_is_a_camera(tmp_path, recognizer):
+    absent = make_app(tmp_path, recognizer, local_camera=FakeLocalCamera(None))
+    assert absent.sources.titles == ("Browser camera", "Upload a photo")
+    image = np.zeros((240, 320, 3), np.uint8)
+    present = make_app(tmp_path, recognizer, local_camera=FakeLocalCamera(image))
+    assert present.sources.titles == ("Browser camera", "Upload a photo", "Camera of this computer")
+
+
+def test_result_is_scrolled_into_view(tmp_path, recognizer, astronaut_jpeg, no_face):
+    app = make_app(tmp_path, recognizer)
+    assert app.scroller.selector == ".emoj-result" and "emoj-result" in app.result._dom_classes
+    upload(app, no_face, "landscape.png")
+    assert app.scroller.requests == 0  # nothing to show
+    upload(app, astronaut_jpeg.read_bytes(), "astronaut.jpg")
+    assert app.scroller.requests == 1
+
+
+def test_emoj_app_runs_a_copy_of_the_notebook(tmp_path):
+    from emoj_lib.cli.app import JUPYTER_DATA, app_command, app_environment
+
+    copy = tmp_path / "journal.ipynb"
+    voila = app_command(copy, lab=False, port=8999, browser=False)
+    assert voila[1:4] == ["-m", "voila", str(copy)] and "--template=emoj" in voila and "--Voila.port=8999" in voila
+    lab = app_command(copy, lab=True, port=None, browser=True)
+    assert lab[1:4] == ["-m", "jupyterlab", str(copy)] and f"--ServerApp.root_dir={tmp_path}" in lab
+    env = app_environment(tmp_path / "j", None)
+    assert env["JUPYTER_PATH"].split(os.pathsep)[0] == str(JUPYTER_DATA) and env["EMOJ_JOURNAL_DIR"] == str(
+        (tmp_path / "j").resolve())
+    template = JUPYTER_DATA / "voila" / "templates" / "emoj"
+    assert "Opening your journal" in (template / "index.html.j2").read_text()
+    assert '"base_template": "lab"' in (template / "conf.json").read_text()
 
 
 @pytest.mark.slow
@@ -346,7 +637,7 @@ def test_journal_notebook_runs(tmp_path, tiny_model):
     face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
     journal.append(Entry(face=face, box=(1, 2, 30, 30), probabilities=np.full(7, 1 / 7), source="file",
                          model="m", model_version="1", user_label="happy"))
-    out = run_notebook(JOURNAL_NOTEBOOK, tmp_path / "05.ipynb",
+    out = run_notebook(journal_notebook(), tmp_path / "05.ipynb",
                        {"journal_dir": journal.folder, "model_path": tiny_model, "out_dir": tmp_path / "charts"},
                        timeout=300)
     import nbformat

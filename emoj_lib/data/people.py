@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from emoj_lib.data.folders import IMAGE_SUFFIXES, _emotion_of
+from emoj_lib.data.folders import IMAGE_EXTENSIONS
 from emoj_lib.errors import DataFormatError
-from emoj_lib.labels import EMOTIONS
+from emoj_lib.labels import EMOTIONS, find_emotion
 
 JAFFE_PATTERN = r"^(?P<person>[A-Za-z]+)\.(?P<emotion>AN|DI|FE|HA|SA|SU|NE)\d*\."
 """JAFFE file names: ``<person>.<emotion code><take>.<image id>.tiff``."""
@@ -80,14 +80,14 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
     codes = codes if codes is not None else (JAFFE_CODES if pattern == JAFFE_PATTERN else {})
     rx = re.compile(pattern)
     rows = []
-    for path in sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
+    for path in sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()):
         m = rx.search(path.name)
         if m is None:
             continue
         emotion = codes.get(m.group("emotion"), m.group("emotion"))
-        if _emotion_of(emotion) is None:
+        if find_emotion(emotion) is None:
             raise DataFormatError(path, f"emotion {m.group('emotion')!r} is not one of {', '.join(EMOTIONS)}")
-        target = dest / m.group("person") / EMOTIONS[_emotion_of(emotion)] / path.name
+        target = dest / m.group("person") / EMOTIONS[find_emotion(emotion)] / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink() or target.exists():
             target.unlink()
@@ -95,7 +95,7 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
             shutil.copyfile(path, target)
         else:
             os.symlink(path.resolve(), target)
-        rows.append({"person": m.group("person"), "emotion": EMOTIONS[_emotion_of(emotion)],
+        rows.append({"person": m.group("person"), "emotion": EMOTIONS[find_emotion(emotion)],
                      "source": str(path), "path": str(target)})
     if not rows:
         raise DataFormatError(source, f"no photo name matches {pattern!r}")
@@ -121,11 +121,11 @@ def read_people(root: str | Path) -> pd.DataFrame:
     rows = []
     for person in sorted(p for p in root.iterdir() if p.is_dir()):
         for folder in sorted(p for p in person.iterdir() if p.is_dir()):
-            label = _emotion_of(folder.name)
+            label = find_emotion(folder.name)
             if label is None:
                 raise DataFormatError(folder, f"folder name is not an emotion ({', '.join(EMOTIONS)})")
             rows += [{"person": person.name, "emotion": EMOTIONS[label], "label": label, "path": str(f)}
-                     for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+                     for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_EXTENSIONS]
     if not rows:
         raise DataFormatError(root, "no photos in <person>/<emotion>/ folders")
     return pd.DataFrame(rows)

@@ -1,32 +1,46 @@
-"""Faces in photographs: load any image, detect faces, crop them FER2013-style, crop whole folders.
+"""Faces in photographs: image -> boxes -> crops (this package imports nothing above it).
 
 >>> from emoj_lib.faces import find_faces
 >>> [face] = find_faces("photo.jpg")  # doctest: +SKIP
 >>> face.box, face.crop.shape  # doctest: +SKIP
 (Box(x=412, y=233, w=310, h=310), (48, 48))
 
-See :mod:`emoj_lib.faces.detection` for how the detector filters false positives.
+Options live in two frozen dataclasses, :class:`DetectorOptions` and :class:`CropOptions`, which hold every
+default once. See :mod:`emoj_lib.faces.detection` for how the Haar detector filters false positives.
+Folders of photos become data sets in :mod:`emoj_lib.data.folders`.
 """
 
-from emoj_lib.faces.cropping import POLICIES, Face, crop_face, crop_square, find_faces
-from emoj_lib.faces.detection import Box, available_cascades, detect_faces
-from emoj_lib.faces.folder import IMAGE_EXTENSIONS, REPORT_COLUMNS, STATUSES, crop_folder, image_files
+from emoj_lib.faces.cropping import (
+    DEFAULT_MARGIN,
+    DEFAULT_POLICY,
+    POLICIES,
+    CropOptions,
+    Face,
+    apply_policy,
+    check_policy,
+    crop_face,
+    crop_square,
+    find_faces,
+)
+from emoj_lib.faces.detection import DETECTORS, Box, DetectorOptions, available_cascades, detect_faces
 from emoj_lib.faces.images import ImageSource, load_image
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
+    "DEFAULT_MARGIN",
+    "DEFAULT_POLICY",
+    "DETECTORS",
     "POLICIES",
-    "REPORT_COLUMNS",
-    "STATUSES",
     "Box",
+    "CropOptions",
+    "DetectorOptions",
     "Face",
     "ImageSource",
+    "apply_policy",
     "available_cascades",
+    "check_policy",
     "crop_face",
-    "crop_folder",
     "crop_square",
     "detect_faces",
     "find_faces",
-    "image_files",
     "load_image",
 ]

@@ -1,20 +1,66 @@
-"""FER-style face crops, and :func:`find_faces` (detect, then crop, under a policy)."""
+"""FER-style face crops, the face policies, and :func:`find_faces` (detect, then crop, under a policy)."""
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from emoj_lib.config import FACE_SIZE
 from emoj_lib.errors import MultipleFacesError, NoFaceError
-from emoj_lib.faces.detection import Box, _detect_array, check_number, detect_faces
+from emoj_lib.faces.detection import Box, DetectorOptions, check_number, detect_array
 from emoj_lib.faces.images import ImageSource, describe_source, load_array, load_array_reduced
 
 POLICIES: tuple[str, ...] = ("largest", "all", "single")
-"""The accepted values of ``find_faces(policy=...)``."""
+"""The face policies: which of the faces found in a photo are kept (see :func:`apply_policy`)."""
+
+DEFAULT_POLICY = "largest"
+"""The library's one default policy (:func:`find_faces`, the folder builder, the command line).
+
+A photo in emoJ is taken to show one person (a journal selfie, a labelled portrait); when it holds
+several faces the largest is, nearly always, that person and the others are background faces. "largest"
+keeps the photo usable where "single" would drop it, and unlike "all" never gives a background face the
+photo's label; "no face" still raises. The folder builder's report records how many faces were found,
+so nothing is chosen silently.
+"""
+
+DEFAULT_MARGIN = 0.1
+"""Room around a face box in a crop, as a fraction of the box's longer side on each side."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """How a face is cut out of a photo: the one place that holds the crop defaults.
+
+    Attributes
+    ----------
+    size : int
+        Side of the output (48, the FER2013 size).
+    margin : float
+        Room around the face: the square's side is ``max(w, h) * (1 + 2 * margin)`` (> -0.5; see
+        :func:`crop_square`).
+    equalize : bool
+        Histogram-equalise the crop (``cv2.equalizeHist``; grayscale crops only).
+    color : bool
+        Return an RGB crop ``(size, size, 3)`` (for display) instead of grayscale.
+
+    """
+
+    size: int = FACE_SIZE
+    margin: float = DEFAULT_MARGIN
+    equalize: bool = False
+    color: bool = False
+
+    def __post_init__(self) -> None:
+        check_number("size", self.size, 1, integer=True)
+        check_number("margin", self.margin, -0.5, strict=True)
+        if self.equalize and self.color:
+            raise ValueError("equalize applies to grayscale crops only; use color=False or equalize=False")
 
 
 @dataclass(eq=False)
@@ -35,7 +81,7 @@ class Face:
 
 
 def crop_square(box: Box | tuple[int, int, int, int], image_size: tuple[int, int], *,
-                margin: float = 0.1) -> Box:
+                margin: float = DEFAULT_MARGIN) -> Box:
     """Return the square region that :func:`crop_face` cuts out, in image pixels.
 
     Parameters
@@ -66,23 +112,8 @@ def crop_square(box: Box | tuple[int, int, int, int], image_size: tuple[int, int
     return Box(int(x0), int(y0), int(side), int(side))
 
 
-def _check_crop_options(*, size: int = FACE_SIZE, margin: float = 0.1, equalize: bool = False,
-                        color: bool = False) -> None:
-    check_number("size", size, 1, integer=True)
-    check_number("margin", margin, -0.5, strict=True)
-    if equalize and color:
-        raise ValueError("equalize applies to grayscale crops only; pass color=False or equalize=False")
-
-
-def crop_face(
-    image: ImageSource,
-    box: Box | tuple[int, int, int, int],
-    *,
-    size: int = FACE_SIZE,
-    margin: float = 0.1,
-    equalize: bool = False,
-    color: bool = False,
-) -> np.ndarray:
+def crop_face(image: ImageSource, box: Box | tuple[int, int, int, int],
+              options: CropOptions | None = None) -> np.ndarray:
     """Cut a square face crop out of an image, FER2013 style.
 
     Parameters
@@ -91,16 +122,8 @@ def crop_face(
         Anything :func:`~emoj_lib.faces.load_image` accepts.
     box : Box or (x, y, w, h)
         The face, in the image's pixel coordinates (e.g. from :func:`detect_faces`).
-    size : int
-        Side of the output (48, the FER2013 size, by default).
-    margin : float
-        Room around the face: the square's side is ``max(w, h) * (1 + 2 * margin)``, centred on the box,
-        shifted inside the image when it sticks out and shrunk when it is larger than the image (see
-        :func:`crop_square`).
-    equalize : bool
-        Histogram-equalise the crop (``cv2.equalizeHist``; grayscale crops only).
-    color : bool
-        Return an RGB crop ``(size, size, 3)`` (for display) instead of grayscale.
+    options : CropOptions, optional
+        Size, margin, equalisation and colour (the defaults when omitted: 48x48 grayscale, margin 0.1).
 
     Returns
     -------
@@ -111,59 +134,23 @@ def crop_face(
     Raises
     ------
     ValueError
-        If the box is empty, ``size < 1``, or ``equalize`` and ``color`` are both set.
+        If the box is empty.
 
     """
-    _check_crop_options(size=size, margin=margin, equalize=equalize, color=color)
+    options = options or CropOptions()
     array = load_array(image)
-    sq = crop_square(box, array.shape[:2], margin=margin)
+    sq = crop_square(box, array.shape[:2], margin=options.margin)
     region = array[sq.y:sq.y + sq.h, sq.x:sq.x + sq.w]
-    if color and region.ndim == 2:
+    if options.color and region.ndim == 2:
         region = cv2.cvtColor(region, cv2.COLOR_GRAY2RGB)
-    elif not color and region.ndim == 3:
+    elif not options.color and region.ndim == 3:
         region = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
+    size = options.size
     if sq.w == size:
         out = np.array(region, copy=True)
     else:
-        interpolation = cv2.INTER_AREA if sq.w > size else cv2.INTER_LINEAR
-        out = cv2.resize(region, (size, size), interpolation=interpolation)
-    return cv2.equalizeHist(out) if equalize else out
-
-
-# ------------------------------------------------------------------------------------------ find_faces
-
-_DETECT_OPTIONS = tuple(p for p in inspect.signature(detect_faces).parameters if p != "image")
-_CROP_OPTIONS = tuple(p for p in inspect.signature(crop_face).parameters if p not in ("image", "box"))
-
-
-def split_options(options: dict[str, object], caller: str) -> tuple[dict[str, object], dict[str, object]]:
-    """Split keyword options into those of :func:`detect_faces` and those of :func:`crop_face`.
-
-    Parameters
-    ----------
-    options : dict
-        Keyword arguments.
-    caller : str
-        Name of the calling function, for the error message.
-
-    Returns
-    -------
-    (dict, dict)
-        The detection options and the crop options.
-
-    Raises
-    ------
-    TypeError
-        If an option belongs to neither function (the message lists the accepted names).
-
-    """
-    unknown = sorted(set(options) - set(_DETECT_OPTIONS) - set(_CROP_OPTIONS))
-    if unknown:
-        raise TypeError(f"{caller}() got unexpected keyword argument(s) {unknown}; accepted: "
-                        f"{sorted(_DETECT_OPTIONS + _CROP_OPTIONS)}")
-    detect = {k: v for k, v in options.items() if k in _DETECT_OPTIONS}
-    crop = {k: v for k, v in options.items() if k in _CROP_OPTIONS}
-    return detect, crop
+        out = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if sq.w > size else cv2.INTER_LINEAR)
+    return cv2.equalizeHist(out) if options.equalize else out
 
 
 def check_policy(policy: object) -> str:
@@ -181,12 +168,47 @@ def check_policy(policy: object) -> str:
 
     """
     if not isinstance(policy, str) or policy not in POLICIES:
-        raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
+        raise ValueError(f"unknown face policy {policy!r}; use one of: {', '.join(POLICIES)}")
     return policy
 
 
-def find_faces(image: ImageSource, *, policy: str = "largest", decode_side: int | None = None,
-               **options: object) -> list[Face]:
+def apply_policy(faces: Sequence[T], policy: str, where: str) -> list[T]:
+    """Keep the faces a policy asks for (the one place the policies are decided).
+
+    Parameters
+    ----------
+    faces : sequence
+        Faces (or boxes), largest first.
+    policy : {"largest", "all", "single"}
+        "largest": the largest face, ``NoFaceError`` when there is none; "all": every face (possibly
+        none); "single": the one face, ``NoFaceError`` when there is none and ``MultipleFacesError`` when
+        there are several.
+    where : str
+        The photo's name, for the messages.
+
+    Returns
+    -------
+    list
+        The faces kept, largest first.
+
+    Raises
+    ------
+    NoFaceError, MultipleFacesError
+        As the policy says; messages name the photo and the policy values that would accept it.
+
+    """
+    check_policy(policy)
+    if policy == "all":
+        return list(faces)
+    if not faces:
+        raise NoFaceError(f"no face found in {where}")
+    if len(faces) > 1 and policy == "single":
+        raise MultipleFacesError(f"{len(faces)} faces found in {where}; use policy largest or all")
+    return [faces[0]]
+
+
+def find_faces(image: ImageSource, *, policy: str = DEFAULT_POLICY, detector: DetectorOptions | None = None,
+               crop: CropOptions | None = None, decode_side: int | None = None) -> list[Face]:
     """Detect faces and crop them, keeping the faces a policy asks for.
 
     Parameters
@@ -194,21 +216,20 @@ def find_faces(image: ImageSource, *, policy: str = "largest", decode_side: int 
     image : path, bytes, binary file, PIL image or np.ndarray
         Anything :func:`~emoj_lib.faces.load_image` accepts; decoded once.
     policy : {"largest", "all", "single"}
-        "largest": a list with the largest face (raises ``NoFaceError`` when there is none); "all": every
-        face, largest first (possibly an empty list); "single": the one face, raising ``NoFaceError`` when
-        there is none and ``MultipleFacesError`` when there are several.
+        See :func:`apply_policy` (default :data:`DEFAULT_POLICY`).
+    detector : DetectorOptions, optional
+        How faces are detected (the defaults when omitted).
+    crop : CropOptions, optional
+        How they are cut out (the defaults when omitted: 48x48 grayscale, margin 0.1).
     decode_side : int, optional
         For a JPEG given as a path or bytes: decode it at a reduced scale (1/2, 1/4 or 1/8, its longer side
         never below ``decode_side``), detect and crop on that, and map the boxes back to the original
         pixels. Much faster on large photos (the recognizer uses 512); the crops are 48x48 anyway.
-    **options
-        Any keyword of :func:`detect_faces` (``scale_factor``, ``min_size``, ``detect_side``...) or of
-        :func:`crop_face` (``size``, ``margin``, ``equalize``, ``color``); anything else is rejected.
 
     Returns
     -------
     list of Face
-        Boxes in original-image pixels and their crops (``uint8`` ``(48, 48)`` with the defaults).
+        Boxes in original-image pixels and their crops, largest first.
 
     Raises
     ------
@@ -217,31 +238,19 @@ def find_faces(image: ImageSource, *, policy: str = "largest", decode_side: int 
     ImageReadError
         If the image cannot be read.
     ValueError
-        If ``policy`` or an option value is invalid.
-    TypeError
-        If an option is unknown.
+        If ``policy`` is unknown.
 
     """
     check_policy(policy)
-    detect_options, crop_options = split_options(options, "find_faces")
-    _check_crop_options(**crop_options)  # type: ignore[arg-type]  # even when no face is found
+    detector = detector or DetectorOptions()
     if decode_side is None:
         array, factor = load_array(image), 1.0
     else:
         array, factor = load_array_reduced(image, decode_side=decode_side)
-        size = detect_options.get("min_size", 0)
-        if factor != 1.0 and isinstance(size, int | float) and size >= 1:
-            detect_options["min_size"] = max(1.0, size / factor)  # given in original pixels
-    boxes = _detect_array(array, **detect_options)  # type: ignore[arg-type]
-    where = describe_source(image)
-    if not boxes and policy != "all":
-        raise NoFaceError(f"no face found in {where}")
-    if len(boxes) > 1 and policy == "single":
-        raise MultipleFacesError(f"{len(boxes)} faces found in {where}, expected exactly one "
-                                 "(use policy='largest' or 'all' to accept several)")
-    if policy == "largest":
-        boxes = boxes[:1]
-    return [Face(_scaled(b, factor), crop_face(array, b, **crop_options)) for b in boxes]  # type: ignore[arg-type]
+        if factor != 1.0 and detector.min_size >= 1:  # given in original pixels
+            detector = replace(detector, min_size=max(1.0, detector.min_size / factor))
+    boxes = apply_policy(detect_array(array, detector), policy, describe_source(image))
+    return [Face(_scaled(b, factor), crop_face(array, b, crop)) for b in boxes]
 
 
 def _scaled(box: Box, factor: float) -> Box:

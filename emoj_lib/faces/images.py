@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeAlias
 
@@ -54,6 +55,53 @@ def describe_source(source: object) -> str:
         return f"<{len(source)} bytes>"
     name = getattr(source, "name", None)
     return str(name) if isinstance(name, str | os.PathLike) else "<stream>"
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """What an image file's header says, read without decoding its pixels.
+
+    Attributes
+    ----------
+    format : str
+        Pillow's format name (``"JPEG"``, ``"PNG"``...).
+    size : (int, int)
+        ``(width, height)`` as stored (before any EXIF rotation).
+
+    """
+
+    format: str
+    size: tuple[int, int]
+
+
+def read_header(source: ImageSource) -> PhotoInfo:
+    """Return the format and size of an encoded image from its header (no pixel is decoded).
+
+    Parameters
+    ----------
+    source : path, bytes or binary file
+        An encoded image.
+
+    Returns
+    -------
+    PhotoInfo
+
+    Raises
+    ------
+    ImageReadError
+        If it cannot be read or is not an image; the message names the file.
+
+    """
+    name = describe_source(source)
+    fp = _open_source(source, name)
+    try:
+        with Image.open(fp) as im:  # type: ignore[arg-type]
+            return PhotoInfo(str(im.format), (int(im.width), int(im.height)))
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"cannot read image {name}: not an image file, or a format Pillow cannot "
+                             "decode") from exc
+    except _ERRORS as exc:
+        raise ImageReadError(f"cannot read image {name}: {exc}") from exc
 
 
 def load_image(source: ImageSource, *, max_side: int | None = None) -> np.ndarray:
@@ -162,8 +210,7 @@ def load_array_reduced(source: ImageSource, *, decode_side: int) -> tuple[np.nda
     return np.ascontiguousarray(array), full / max(array.shape[:2])
 
 
-def _from_encoded(source: object, max_side: int | None) -> np.ndarray:
-    name = describe_source(source)
+def _open_source(source: object, name: str) -> object:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.exists():
@@ -180,6 +227,12 @@ def _from_encoded(source: object, max_side: int | None) -> np.ndarray:
     else:
         raise TypeError(f"cannot read an image from {type(source).__name__}; expected a path, bytes, a "
                         "binary file, a PIL image or a numpy array")
+    return fp
+
+
+def _from_encoded(source: object, max_side: int | None) -> np.ndarray:
+    name = describe_source(source)
+    fp = _open_source(source, name)
     try:
         with Image.open(fp) as im:  # type: ignore[arg-type]
             return _from_pil(im, name, max_side, opened=True)

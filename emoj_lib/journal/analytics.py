@@ -295,7 +295,73 @@ def correction_rate(entries: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PERIODS = {"day": "D", "week": "W-SUN", "month": "MS"}
+"""The periods of :func:`mood_mix`: pandas frequencies (weeks run Monday to Sunday, months from their first)."""
+
+
+def mood_period(entries: pd.DataFrame) -> str:
+    """Return the period a chart of these entries reads best in: day (up to 6 weeks), week (a year), else month."""
+    if entries.empty:
+        return "day"
+    days = _local(entries).dt.normalize()
+    span = (days.max() - days.min()).days + 1
+    return "day" if span <= 42 else "week" if span <= 371 else "month"
+
+
+def mood_mix(entries: pd.DataFrame, period: str | None = None, *, use_labels: bool = True) -> pd.DataFrame:
+    """Return how many entries of each emotion every day, week or month has (the empty ones included).
+
+    Parameters
+    ----------
+    entries : pandas.DataFrame
+        ``Journal.read().entries``.
+    period : {"day", "week", "month"}, optional
+        Default :func:`mood_period`.
+    use_labels : bool
+        Count effective emotions (your label if any) or only the model's readings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``start`` (the first day of each period, from the first entry's to the last's), columns EMOTIONS
+        (counts).
+
+    """
+    period = period or mood_period(entries)
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {tuple(PERIODS)}, got {period!r}")
+    if entries.empty:
+        return pd.DataFrame(columns=list(EMOTIONS), index=pd.DatetimeIndex([], name="start"), dtype=np.int64)
+    days = _local(entries).dt.normalize()
+    if period == "week":
+        starts = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+        span = pd.date_range(starts.min(), starts.max(), freq="7D", name="start")
+    elif period == "month":
+        starts = days.dt.to_period("M").dt.to_timestamp()
+        span = pd.date_range(starts.min(), starts.max(), freq="MS", name="start")
+    else:
+        starts = days
+        span = pd.date_range(days.min(), days.max(), freq="D", name="start")
+    emo = effective_emotion(entries, use_labels=use_labels)
+    counts = pd.crosstab(starts.to_numpy(), emo.to_numpy()).reindex(index=span, columns=list(EMOTIONS), fill_value=0)
+    counts.columns.name = None
+    return counts.astype(np.int64)
+
+
 # ------------------------------------------------------------------------------------------------- plots
+
+MIN_DAYS_FOR_TRENDS = 3
+"""Fewest days with entries before :func:`plot_mood` draws a chart over time (before: your entries so far)."""
+
+MIN_ENTRIES_FOR_PATTERNS = 5
+"""Fewest entries before the time-of-day chart is drawn (fewer would be noise)."""
+
+MIN_LABELLED_FOR_CORRECTIONS = 3
+"""Fewest entries you labelled before the corrections chart is drawn."""
+
+CALENDAR_WEEKS = 53
+"""The calendar shows at most this many weeks (the latest)."""
+
 
 def _axes(ax, figsize: tuple[float, float]):
     if ax is None:
@@ -305,23 +371,70 @@ def _axes(ax, figsize: tuple[float, float]):
     return ax
 
 
-def _empty(ax, title: str):
-    ax.text(0.5, 0.5, "no entries", ha="center", va="center", transform=ax.transAxes, color="0.4")
+def _say(ax, title: str, message: str):
+    """Write a plain sentence instead of a chart (no axes, no noise)."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="0.3", wrap=True)
     ax.set_title(title)
+    ax.set_axis_off()
     return ax
 
 
-def plot_mood(entries: pd.DataFrame, *, window: int = 7, use_labels: bool = True, ax=None):
-    """Plot the mood over time: smoothed mood vectors as lines, each day's dominant emotion as a dot.
+def _empty(ax, title: str):
+    return _say(ax, title, "no entries yet")
+
+
+def _legend(ax, emotions) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="emotion", reverse=True) \
+        if emotions else None
+
+
+def _stacked_bars(ax, counts: pd.DataFrame, x, width) -> list[str]:
+    """Draw stacked bars of emotion counts; return the emotions drawn (those with any entry)."""
+    bottom = np.zeros(len(counts))
+    drawn = []
+    for e in EMOTIONS:
+        values = counts[e].to_numpy(dtype=float)
+        if values.sum() == 0:
+            continue
+        ax.bar(x, values, bottom=bottom, color=EMOTION_COLORS[e], label=e, width=width, align="edge")
+        bottom += values
+        drawn.append(e)
+    return drawn
+
+
+def _so_far(entries: pd.DataFrame, ax, use_labels: bool):
+    """Draw a new journal's mean mood as horizontal bars, and say when the chart over time appears."""
+    mood = mood_vectors(entries, use_labels=use_labels).mean()
+    n = len(entries)
+    top = mood.idxmax()
+    y = np.arange(len(EMOTIONS))[::-1]
+    ax.barh(y, mood.to_numpy(), color=[EMOTION_COLORS[e] for e in EMOTIONS])
+    ax.set_yticks(y, list(EMOTIONS))
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.set_xlabel("share of your mood (your labels; the model's reading where you gave none)")
+    what = "entry" if n == 1 else f"{n} entries"
+    ax.set_title(f"Your {what} so far: mostly {top} ({mood[top]:.0%})")
+    ax.text(1.0, -0.32, f"A chart of how you feel over time appears once you have entries on "
+            f"{MIN_DAYS_FOR_TRENDS} different days.", transform=ax.transAxes, ha="right", va="top", fontsize=8,
+            color="0.35")
+    return ax
+
+
+def plot_mood(entries: pd.DataFrame, *, period: str | None = None, use_labels: bool = True, ax=None):
+    """Plot how you felt over time: each day's (week's, month's) entries as bars stacked by emotion.
+
+    With entries on fewer than :data:`MIN_DAYS_FOR_TRENDS` days, the chart shows the mood of the entries so far
+    (one bar per emotion) and says when the chart over time appears.
 
     Parameters
     ----------
     entries : pandas.DataFrame
         ``Journal.read().entries``.
-    window : int
-        Rolling mean width in days (see :func:`daily_mood`).
+    period : {"day", "week", "month"}, optional
+        The bars' period (default :func:`mood_period`: chosen from the journal's span).
     use_labels : bool
-        Count the user's labels (default) or only the model's predictions.
+        Count your labels (default) or only the model's readings.
     ax : matplotlib.axes.Axes, optional
         Where to draw (default: a new figure).
 
@@ -330,72 +443,76 @@ def plot_mood(entries: pd.DataFrame, *, window: int = 7, use_labels: bool = True
     matplotlib.axes.Axes
 
     """
-    import seaborn as sns
-
     ax = _axes(ax, (10, 4))
-    title = f"Mood over time ({window}-day rolling mean)"
-    daily = daily_mood(entries, window=window, use_labels=use_labels)
-    if daily.empty:
-        return _empty(ax, title)
-    long = daily[[f"smooth_{e}" for e in EMOTIONS]].set_axis(list(EMOTIONS), axis=1).rename_axis("day")
-    long = long.reset_index().melt(id_vars="day", var_name="emotion", value_name="mood")
-    sns.lineplot(data=long, x="day", y="mood", hue="emotion", hue_order=list(EMOTIONS), palette=EMOTION_COLORS,
-                 ax=ax, marker="o" if len(daily) < 3 else None)
-    if len(daily) < 7:  # a new journal: show the week around its first days, not an automatic span of years
-        first, last = pd.Timestamp(daily.index.min()), pd.Timestamp(daily.index.max())
-        ax.set_xlim(first - pd.Timedelta(days=3), last + pd.Timedelta(days=3))
-    dom = daily["dominant"].dropna()
-    ax.scatter(dom.index, np.full(len(dom), 1.06), c=[EMOTION_COLORS[e] for e in dom], s=25, marker="s",
-               clip_on=False, zorder=3)
-    ax.text(0.0, 1.06, "dominant ", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8)
+    if entries.empty:
+        return _empty(ax, "How you felt")
+    if _local(entries).dt.normalize().nunique() < MIN_DAYS_FOR_TRENDS:
+        return _so_far(entries, ax, use_labels)
+    period = period or mood_period(entries)
+    counts = mood_mix(entries, period, use_labels=use_labels)
+    width = {"day": 1.0, "week": 7.0, "month": 28.0}[period] * 0.85
+    drawn = _stacked_bars(ax, counts, counts.index, pd.Timedelta(days=width))
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.ticker import MaxNLocator
 
-    locator = AutoDateLocator()
+    locator = AutoDateLocator(maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_ylim(0, 1.1)
-    ax.set_ylabel("mood (mean probability / label share)")
-    ax.set_title(title, pad=14)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(f"entries per {period}")
+    ax.set_title(f"How you felt, {period} by {period} ({len(entries)} entries)")
+    _legend(ax, drawn)
     return ax
 
 
 def plot_weekly_mix(entries: pd.DataFrame, *, use_labels: bool = True, normalize: bool = True, ax=None):
-    """Plot the emotion mix of every week as stacked bars (see :func:`weekly_mix`); return the axes."""
+    """Plot the emotion mix of every week as stacked bars (shares of the week's entries); return the axes.
+
+    Shows the latest :data:`CALENDAR_WEEKS` weeks at most (the title says so).
+    """
     ax = _axes(ax, (10, 4))
-    title = "Emotion mix per week"
+    title = "Your emotions, week by week"
     mix = weekly_mix(entries, use_labels=use_labels, normalize=normalize)
     if mix.empty:
         return _empty(ax, title)
+    if len(mix) > CALENDAR_WEEKS:
+        mix = mix.iloc[-CALENDAR_WEEKS:]
+        title += f" (the last {CALENDAR_WEEKS})"
     x = np.arange(len(mix))
-    bottom = np.zeros(len(mix))
-    for e in EMOTIONS:
-        ax.bar(x, mix[e].to_numpy(), bottom=bottom, color=EMOTION_COLORS[e], label=e, width=0.85)
-        bottom += mix[e].to_numpy()
-    step = max(1, len(mix) // 12)
-    ax.set_xticks(x[::step], [d.strftime("%Y-%m-%d") for d in mix.index[::step]], rotation=45, ha="right")
-    ax.set_xlabel("week (Monday)")
-    ax.set_ylabel("share of entries" if normalize else "entries")
+    drawn = _stacked_bars(ax, mix, x - 0.425, 0.85)
+    step = max(1, -(-len(mix) // 12))
+    ax.set_xticks(x[::step], [d.strftime("%d %b %y") for d in mix.index[::step]], rotation=45, ha="right")
+    ax.set_xlim(-0.6, max(len(mix), 8) - 0.4)  # a few weeks keep bars of a readable width
+    ax.set_xlabel("week starting on Monday")
+    if normalize:
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter("{x:.0%}")
+    ax.set_ylabel("share of the week's entries" if normalize else "entries")
     ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    _legend(ax, drawn)
     return ax
 
 
-def plot_calendar(entries: pd.DataFrame, *, value: str = "count", use_labels: bool = True, ax=None):
-    """Plot a calendar heatmap (weekdays x weeks) of entry counts or dominant emotions; return the axes.
+def plot_calendar(entries: pd.DataFrame, *, value: str = "dominant", use_labels: bool = True, ax=None):
+    """Plot a calendar (weekdays by weeks): each day coloured by its main emotion, or by its number of entries.
 
-    See :func:`calendar_table` for ``value`` and ``use_labels``.
+    Shows the latest :data:`CALENDAR_WEEKS` weeks at most. See :func:`calendar_table` for ``value`` and
+    ``use_labels``; a day's main emotion is the most frequent of its entries'.
     """
     import seaborn as sns
     from matplotlib.colors import ListedColormap
 
-    title = "Entries per day" if value == "count" else "Dominant emotion per day"
+    title = "Each day's main emotion" if value == "dominant" else "Entries per day"
     table = calendar_table(entries, value=value, use_labels=use_labels)
-    ax = _axes(ax, (min(20.0, 3.5 + 0.32 * table.shape[1]), 3.2))
+    if table.shape[1] > CALENDAR_WEEKS:
+        table = table.iloc[:, -CALENDAR_WEEKS:]
+        title += f" (the last {CALENDAR_WEEKS} weeks)"
+    ax = _axes(ax, (min(16.0, 3.5 + 0.3 * table.shape[1]), 3.2))
     if table.shape[1] == 0:
         return _empty(ax, title)
-    step = max(1, table.shape[1] // 26)
-    labels = [d.strftime("%d %b %y") if i % step == 0 else "" for i, d in enumerate(table.columns)]
+    step = max(1, -(-table.shape[1] // 13))
+    labels = [d.strftime("%d %b") + (f"\n{d.year}" if i == 0 or (d.day <= 7 * step and d.month == 1) else "")
+              if i % step == 0 else "" for i, d in enumerate(table.columns)]
     if value == "count":
         sns.heatmap(table.set_axis(labels, axis=1), cmap="Greens", linewidths=0.5, linecolor="white", square=True,
                     cbar_kws={"label": "entries"}, xticklabels=True, ax=ax)
@@ -404,49 +521,78 @@ def plot_calendar(entries: pd.DataFrame, *, value: str = "count", use_labels: bo
         codes = codes.where(codes >= 0).set_axis(labels, axis=1)
         sns.heatmap(codes, cmap=ListedColormap([EMOTION_COLORS[e] for e in EMOTIONS]), vmin=-0.5,
                     vmax=len(EMOTIONS) - 0.5, linewidths=0.5, linecolor="white", square=True, xticklabels=True,
-                    ax=ax)
-        cbar = ax.collections[0].colorbar
-        cbar.set_ticks(range(len(EMOTIONS)), labels=list(EMOTIONS))
-    ax.tick_params(axis="x", labelrotation=90)
+                    cbar=False, ax=ax)
+        from matplotlib.patches import Patch
+
+        seen = [e for e in EMOTIONS if (table == e).any().any()]
+        ax.legend([Patch(color=EMOTION_COLORS[e]) for e in seen], seen, loc="upper left", bbox_to_anchor=(1.01, 1),
+                  frameon=False, title="main emotion")
+        ax.set_facecolor("#f4f4f4")  # days without entries
+    ax.tick_params(axis="x", labelrotation=0, labelsize=8)
     ax.tick_params(axis="y", labelrotation=0)
-    ax.set_xlabel("week (Monday)")
+    ax.set_xlabel("week starting on Monday (grey: no entry)" if value == "dominant" else "week starting on Monday")
     ax.set_ylabel("")
     ax.set_title(title)
     return ax
 
 
-def plot_time_of_day(entries: pd.DataFrame, *, hours: int = 3, use_labels: bool = True, normalize: bool = True,
+def plot_time_of_day(entries: pd.DataFrame, *, hours: int = 3, use_labels: bool = True, normalize: bool = False,
                      ax=None):
-    """Plot a heatmap of emotions by time of day (see :func:`time_of_day`); return the axes."""
-    import seaborn as sns
+    """Plot your emotions by time of day: bars stacked by emotion for each ``hours``-hour slot; return the axes.
 
-    ax = _axes(ax, (7, 4))
-    title = "Emotions by time of day"
+    With fewer than :data:`MIN_ENTRIES_FOR_PATTERNS` entries the chart says so instead. ``normalize``: shares of
+    each slot's entries instead of counts.
+    """
+    ax = _axes(ax, (8, 4))
+    title = "When in the day you felt what"
+    if len(entries) < MIN_ENTRIES_FOR_PATTERNS:
+        return _say(ax, title, f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} so far: this chart needs "
+                    f"{MIN_ENTRIES_FOR_PATTERNS} or more.") if len(entries) else _empty(ax, title)
     table = time_of_day(entries, hours=hours, use_labels=use_labels, normalize=normalize)
-    if not len(entries):
-        return _empty(ax, title)
-    sns.heatmap(table, annot=True, fmt=".2f" if normalize else "d", cmap="Blues", vmin=0,
-                cbar_kws={"label": "share of the bucket's entries" if normalize else "entries"}, ax=ax)
-    ax.tick_params(axis="y", labelrotation=0)
-    ax.set_xlabel("emotion")
-    ax.set_ylabel("local time")
+    x = np.arange(len(table))
+    drawn = _stacked_bars(ax, table, x - 0.425, 0.85)
+    ax.set_xticks(x, [f"{name.replace('-', ':00-')}:00" for name in table.index], fontsize=8)
+    ax.set_xlabel("time of day (where you were)")
+    ax.set_ylabel("share of the slot's entries" if normalize else "entries")
+    if not normalize:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
+    _legend(ax, drawn)
     return ax
 
 
-def plot_corrections(entries: pd.DataFrame, *, normalize: bool = False, ax=None):
-    """Plot the correction table (predicted x user label) as a heatmap, with the correction rate; return the axes."""
-    import seaborn as sns
+def plot_corrections(entries: pd.DataFrame, *, ax=None):
+    """Plot how often you corrected the model: for each emotion it read, the share of your labels that differ.
 
-    ax = _axes(ax, (6, 5))
-    table = correction_table(entries, normalize=normalize)
-    rate = correction_rate(entries).loc["all"]
-    if rate["labelled"] == 0:
-        return _empty(ax, "Corrections (nothing labelled yet)")
-    sns.heatmap(table, annot=True, fmt=".2f" if normalize else "d", cmap="Purples", vmin=0, square=True,
-                cbar=False, ax=ax)
-    ax.set_xlabel("your label")
-    ax.set_ylabel("model's prediction")
-    ax.set_title(f"Corrections: {int(rate['corrected'])} of {int(rate['labelled'])} labelled "
-                 f"({rate['rate']:.0%})")
+    One horizontal bar per emotion the model read in entries you labelled, annotated "corrected of labelled";
+    with fewer than :data:`MIN_LABELLED_FOR_CORRECTIONS` labelled entries the chart says so instead. The full
+    table (what it read against your label) is :func:`correction_table`.
+    """
+    ax = _axes(ax, (8, 4))
+    title = "How often you corrected the model"
+    if entries.empty:
+        return _empty(ax, title)
+    rates = correction_rate(entries)
+    total = rates.loc["all"]
+    if total["labelled"] < MIN_LABELLED_FOR_CORRECTIONS:
+        n = int(total["labelled"])
+        return _say(ax, title, f"You labelled {n} entr{'y' if n == 1 else 'ies'} so far: this chart needs "
+                    f"{MIN_LABELLED_FOR_CORRECTIONS} or more.")
+    shown = rates.drop(index="all")
+    shown = shown[shown["labelled"] > 0]
+    y = np.arange(len(shown))[::-1]
+    ax.barh(y, shown["rate"].to_numpy(), color=[EMOTION_COLORS[e] for e in shown.index], height=0.7)
+    for yi, (_, row) in zip(y, shown.iterrows(), strict=True):
+        ax.text(min(row["rate"], 1.0) + 0.01, yi, f"{int(row['corrected'])} of {int(row['labelled'])}", va="center",
+                fontsize=8)
+    ax.set_yticks(y, list(shown.index))
+    ax.set_xlim(0, 1.15)
+    ax.set_xticks(np.linspace(0, 1, 6))
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.set_ylabel("what the model read")
+    ax.set_xlabel("share of your labels that corrected it")
+    ax.set_title(f"{title}: {int(total['corrected'])} of {int(total['labelled'])} labelled entries "
+                 f"({total['rate']:.0%})")
     return ax

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib import config
+from emoj_lib.journal.fileformat import encode_record, escape_tags, escape_text
 from emoj_lib.labels import EMOTIONS, emotion_index
 
 if TYPE_CHECKING:
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
 SOURCES: tuple[str, ...] = ("webcam", "upload", "file", "camera")
 """Where an entry's photo came from."""
 
-_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
-_QUOTE_RE = re.compile(r'[,"\r\n]')
+ENTRY_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
+"""What an entry id may be (``uuid4().hex`` by default)."""
+PROB_SUM_TOLERANCE = 1e-3
+"""How far from 1 the 7 probabilities of an entry may sum (float32 softmax outputs are within 1e-6)."""
 _PIXEL_TEXT = np.array([str(i) for i in range(256)], dtype=object)
 
 
@@ -34,7 +37,28 @@ def _now() -> datetime:
     return datetime.now(UTC).astimezone()
 
 
-def _check_text(value: str, name: str) -> str:
+def check_entry_id(value: str) -> str:
+    """Return ``value`` if it is an entry id (1-64 letters, digits, ``_`` or ``-``); else raise ValueError."""
+    if not isinstance(value, str) or not ENTRY_ID_RE.fullmatch(value):
+        raise ValueError(f"entry_id must be 1-64 letters, digits, '_' or '-', got {value!r}")
+    return value
+
+
+def check_probabilities(values: Any) -> np.ndarray:
+    """Return 7 probabilities as float64 if each is in [0, 1] and they sum to 1 (within :data:`PROB_SUM_TOLERANCE`).
+
+    Raises ValueError otherwise (e.g. a model that outputs logits).
+    """
+    p = np.asarray(values, dtype=np.float64).ravel()
+    if p.shape != (len(EMOTIONS),) or not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
+        raise ValueError(f"probabilities must be {len(EMOTIONS)} numbers in [0, 1] in EMOTIONS order, got {values!r}")
+    if abs(p.sum() - 1) > PROB_SUM_TOLERANCE:
+        raise ValueError(f"probabilities must sum to 1, got {values!r} (sum {p.sum():.6g}): are they logits?")
+    return p
+
+
+def check_text(value: str, name: str) -> str:
+    """Return ``value`` if it is a str encodable as UTF-8; raise TypeError / ValueError naming ``name``."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     try:
@@ -44,7 +68,7 @@ def _check_text(value: str, name: str) -> str:
     return value
 
 
-def _label(value: str | None, name: str = "user_label") -> str | None:
+def canonical_label(value: str | None, name: str = "user_label") -> str | None:
     """Return the canonical emotion name of a label (any common name), ``None`` for none."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -53,12 +77,12 @@ def _label(value: str | None, name: str = "user_label") -> str | None:
     return EMOTIONS[emotion_index(value)]
 
 
-def _tags(tags: str | Iterable[str]) -> tuple[str, ...]:
+def normalise_tags(tags: str | Iterable[str]) -> tuple[str, ...]:
     """Normalise tags: a ``;``-joined str or an iterable of str; stripped, empty ones dropped, unique."""
     items = tags.split(";") if isinstance(tags, str) else list(tags)
     out: list[str] = []
     for t in items:
-        _check_text(t, "tag")
+        check_text(t, "tag")
         if any(c in t for c in ";\r\n"):
             raise ValueError(f"tag {t!r} contains ';' or a line break")
         t = t.strip()
@@ -67,7 +91,8 @@ def _tags(tags: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _timestamp(value: datetime | pd.Timestamp | None) -> datetime:
+def aware_timestamp(value: datetime | pd.Timestamp | None) -> datetime:
+    """Return a time-zone aware datetime (default now, local time zone); raise on a naive one."""
     if value is None:
         return _now()
     if isinstance(value, pd.Timestamp):
@@ -141,24 +166,19 @@ class Entry:
         if min(box[:2]) < 0 or min(box[2:]) <= 0:
             raise ValueError(f"box must have x, y >= 0 and w, h > 0, got {box}")
         self.box = box  # type: ignore[assignment]
-        p = np.asarray(self.probabilities, dtype=np.float64).ravel()
-        if p.shape != (len(EMOTIONS),) or not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
-            raise ValueError(f"probabilities must be {len(EMOTIONS)} numbers in [0, 1] in EMOTIONS order, "
-                             f"got {self.probabilities!r}")
-        self.probabilities = p
+        p = self.probabilities = check_probabilities(self.probabilities)
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
-        self.model = _check_text(self.model, "model")
-        self.model_version = _check_text(str(self.model_version), "model_version")
-        self.emotion = EMOTIONS[int(p.argmax())] if self.emotion is None else _label(self.emotion, "emotion")
+        self.model = check_text(self.model, "model")
+        self.model_version = check_text(str(self.model_version), "model_version")
+        self.emotion = EMOTIONS[int(p.argmax())] if self.emotion is None else canonical_label(self.emotion, "emotion")
         if self.emotion is None:
             raise ValueError("emotion must be an emotion name")
-        self.timestamp = _timestamp(self.timestamp)
-        if not isinstance(self.entry_id, str) or not _ID_RE.fullmatch(self.entry_id):
-            raise ValueError(f"entry_id must be 1-64 letters, digits, '_' or '-', got {self.entry_id!r}")
-        self.user_label = _label(self.user_label)
-        self.note = _check_text(self.note, "note")
-        self.tags = _tags(self.tags)
+        self.timestamp = aware_timestamp(self.timestamp)
+        check_entry_id(self.entry_id)
+        self.user_label = canonical_label(self.user_label)
+        self.note = check_text(self.note, "note")
+        self.tags = normalise_tags(self.tags)
 
     @property
     def confidence(self) -> float:
@@ -194,16 +214,7 @@ class Entry:
         """Return the encoded CSV record of this entry (UTF-8, ending with a newline)."""
         fields = ["entry", self.entry_id, self.timestamp.isoformat(timespec="microseconds"), self.source,
                   *map(str, self.box), self.emotion, repr(self.confidence),
-                  *(repr(float(v)) for v in self.probabilities), self.model, self.model_version,
-                  self.user_label or "", self.note, ";".join(self.tags), "", photo]
-        pixels = " ".join(_PIXEL_TEXT[self.face.ravel()])
-        return (",".join(map(_quote, fields)) + "," + pixels + "\n").encode("utf-8")
-
-
-def _quote(text: str) -> str:
-    r"""CSV-quote a field when it holds a separator, a quote or a line break (RFC 4180).
-
-    Python 3.11's ``csv.writer`` does not quote a lone ``\r`` when the line terminator is ``\n``,
-    which would break such a row on reading; this quoting is read back exactly by ``csv.reader``.
-    """
-    return '"' + text.replace('"', '""') + '"' if _QUOTE_RE.search(text) else text
+                  *(repr(float(v)) for v in self.probabilities), escape_text(self.model),
+                  escape_text(self.model_version), self.user_label or "", escape_text(self.note),
+                  escape_tags(self.tags), "", photo, " ".join(_PIXEL_TEXT[self.face.ravel()])]
+        return encode_record(fields)

@@ -1,20 +1,19 @@
 """Reading a journal: :func:`read_journal` parses ``journal.csv`` into a :class:`JournalData`.
 
-The file format is described in :mod:`emoj_lib.journal.fileformat`. Malformed rows raise
-:class:`~emoj_lib.errors.DataFormatError` or are skipped and reported (``on_error``); rows cut short by a
-crash are always skipped, reported in :attr:`JournalData.problems` and with a :class:`JournalWarning`.
+The file format is described in :mod:`emoj_lib.journal.fileformat`. The rows are split by the csv module
+(:mod:`~emoj_lib.journal.rows`), checked column by column (:mod:`~emoj_lib.journal.checks`), then the
+amendments are folded into the entries here. Damaged rows are skipped and reported by default (a
+:class:`JournalWarning` saying how many and on which lines, and :attr:`JournalData.problems`), or raise
+:class:`~emoj_lib.errors.DataFormatError` with ``on_error="raise"``; rows cut short by a crash are always
+skipped and reported, never raised.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import mmap
 import os
-import re
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,25 +21,28 @@ import pandas as pd
 
 from emoj_lib import config
 from emoj_lib.data.fer import FerData
-from emoj_lib.errors import DataFormatError
-from emoj_lib.journal.entry import _ID_RE, SOURCES
-from emoj_lib.journal.fileformat import _REPAIR_LINE, AMENDABLE, COLUMNS, FILE_NAME, PROB_COLUMNS, _check_head, _flock
+from emoj_lib.errors import DataFormatError, JournalNotFoundError
+from emoj_lib.journal.checks import check_amendments, check_deletions, check_entries
+from emoj_lib.journal.entry import SOURCES
+from emoj_lib.journal.fileformat import (
+    AMENDABLE,
+    COLUMNS,
+    FILE_NAME,
+    PROB_COLUMNS,
+    TEXT_COLUMNS,
+    file_lock,
+    split_tags,
+    unescape_text,
+)
+from emoj_lib.journal.files import os_errors, private_dir, secure_open
+from emoj_lib.journal.problems import JournalWarning, ProblemLog
+from emoj_lib.journal.rows import N_PIXELS, Rows, scan_rows
 from emoj_lib.labels import EMOTIONS
 
-_N_PIXELS = config.FACE_SIZE * config.FACE_SIZE
-_MIN_PIXEL_CHARS, _MAX_PIXEL_CHARS = 2 * _N_PIXELS - 1, 4 * _N_PIXELS - 1
-_ON_ERROR = ("raise", "skip")
-
-
-class JournalWarning(UserWarning):
-    """Rows of a journal were skipped (cut short by a crash, or malformed and ``on_error="skip"``)."""
-
-
-_EMPTY_PROBLEMS = {"line": "int64", "kind": "str", "entry_id": "str", "field": "str", "problem": "str"}
-
-
-def _empty(columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+_N_PIXELS = N_PIXELS
+ON_ERROR: tuple[str, ...] = ("skip", "raise")
+"""What :func:`read_journal` does with a damaged row; the first is the default."""
+_DELETED_COLUMNS = {"line": "int64", "entry_id": "str", "timestamp": "datetime64[us, UTC]"}
 
 
 @dataclass
@@ -64,11 +66,14 @@ class JournalData:
         ``line``, ``kind``, ``entry_id``, ``timestamp`` (UTC), ``amended`` (tuple of the field names set),
         ``user_label``, ``note``, ``tags``. Amendments that were not applied (see ``problems``) are left
         out.
+        A deletion is a row of ``kind`` ``delete`` (its time; no content: the entry's rows are gone).
     problems : pandas.DataFrame
         Rows skipped or not applied: ``line``, ``kind`` (``truncated``, ``malformed``, ``duplicate``,
         ``orphan``), ``entry_id``, ``field``, ``problem``.
     path : Path
         The file read.
+    deleted : pandas.DataFrame
+        The deletions recorded: ``line``, ``entry_id``, ``timestamp`` (UTC).
 
     """
 
@@ -76,6 +81,7 @@ class JournalData:
     changes: pd.DataFrame
     problems: pd.DataFrame
     path: Path
+    deleted: pd.DataFrame = field(default_factory=lambda: _empty_deleted())
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -85,7 +91,7 @@ class JournalData:
 
         Rows of :attr:`changes` for that entry, in file order (the last values set win).
         """
-        if entry_id not in self.entries.index:
+        if entry_id not in self.entries.index and entry_id not in set(self.deleted["entry_id"]):
             raise KeyError(f"no entry {entry_id!r} in {self.path}")
         return self.changes[self.changes["entry_id"] == entry_id].reset_index(drop=True)
 
@@ -106,7 +112,7 @@ class JournalData:
             the positions of the faces in :attr:`entries`.
 
         """
-        if on_error not in _ON_ERROR:
+        if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         if "pixels" not in self.entries:
             raise ValueError("these entries were read with pixels=False; read them with pixels=True")
@@ -143,354 +149,192 @@ class JournalData:
                        skipped=pd.DataFrame(skipped, columns=["line", "row", "problem"]))
 
 
-class _Problems:
-    """Problems found while reading, with the file order kept."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[int, str, str, str, str]] = []
-
-    def add(self, line: int, kind: str, problem: str, *, entry_id: str = "", fld: str = "") -> None:
-        self.rows.append((line, kind, entry_id, fld, problem))
-
-    def frame(self) -> pd.DataFrame:
-        if not self.rows:
-            return _empty(_EMPTY_PROBLEMS)
-        df = pd.DataFrame(sorted(self.rows, key=lambda r: r[0]), columns=list(_EMPTY_PROBLEMS))
-        return df.astype(_EMPTY_PROBLEMS)
+def _empty_deleted() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _DELETED_COLUMNS.items()})
 
 
-def _records(raw: bytes | mmap.mmap, pos: int, line: int) -> Iterator[tuple[int, int, int, bool]]:
-    r"""Yield ``(first_line, start, end, complete)`` for every CSV record of ``raw[pos:]``.
-
-    A record ends at a newline outside quotes (quote parity: a quoted field holds an even number of
-    quotes), so a quoted newline continues it and line numbers count physical lines. ``end`` excludes
-    the newline (and a ``\r`` before it). A record still open at the end of the file (no final newline,
-    or inside quotes) is yielded with ``complete=False``.
-    """
-    n = len(raw)
-    find = raw.find
-    while pos < n:
-        nl = find(b"\n", pos)
-        if nl < 0:
-            yield line, pos, n, False
-            return
-        lines = 1
-        if find(b'"', pos, nl) >= 0 and raw[pos:nl].count(b'"') & 1:
-            odd = True
-            while odd:
-                nxt = find(b"\n", nl + 1)
-                if nxt < 0:
-                    yield line, pos, n, False
-                    return
-                odd ^= bool(raw[nl + 1:nxt].count(b'"') & 1)
-                nl = nxt
-                lines += 1
-        end = nl - 1 if nl > pos and raw[nl - 1] == 13 else nl
-        yield line, pos, end, True
-        pos = nl + 1
-        line += lines
+def journal_file(path: str | Path) -> Path:
+    """Return the ``journal.csv`` of a journal folder (or ``path`` itself if it names a file)."""
+    path = Path(path).expanduser()
+    return path / FILE_NAME if path.name != FILE_NAME and (path.is_dir() or not path.suffix) else path
 
 
-def read_journal(path: str | Path, *, on_error: str = "raise", pixels: bool = True) -> JournalData:
-    """Read a journal file (or the ``journal.csv`` of a journal folder).
+def read_journal(path: str | Path, *, on_error: str = "skip", pixels: bool = True) -> JournalData:
+    """Read a journal file (or the ``journal.csv`` of a journal folder); never creates anything.
 
     Parameters
     ----------
     path : str or Path
         ``journal.csv`` or the folder holding it.
-    on_error : {"raise", "skip"}
-        On a malformed row: raise :class:`~emoj_lib.errors.DataFormatError` naming the file, the line
-        and the field (default), or skip it and report it in ``problems``. A row cut short at the end of
-        the file (what a crash leaves) or marked cut short by a later writer is always skipped and
-        reported, never raised.
+    on_error : {"skip", "raise"}
+        On a damaged row (malformed, or an entry id used twice): skip it and report it (default: a
+        :class:`JournalWarning` with the count and line numbers, and ``problems``), or raise
+        :class:`~emoj_lib.errors.DataFormatError` naming the file, the line and the field. A row cut short
+        at the end of the file (what a crash leaves) or marked cut short by a later writer is always
+        skipped and reported, never raised.
     pixels : bool
         Keep the pixel strings (column ``pixels``, parsed by :meth:`JournalData.labelled_faces`); pass
-        False for analytics only: faster and much smaller.
+        False for analytics only: much smaller. Pixel strings are checked either way.
 
     Returns
     -------
     JournalData
-        ``entries`` (one row per entry, amendments applied), ``changes`` (history), ``problems``.
+        ``entries`` (one row per entry, amendments applied), ``changes`` (history), ``problems``, ``deleted``.
 
     Raises
     ------
+    JournalNotFoundError
+        There is no journal at ``path``.
     DataFormatError
-        On a wrong version line or header, a newer schema version, or a malformed row (with
-        ``on_error="raise"``).
+        On a wrong version line or header (``emoj journal repair`` rebuilds it), a newer schema version,
+        or a damaged row with ``on_error="raise"``.
+    UnsafeFileError, StorageError
+        The file is not the user's, is a link, or the system refused to read it.
 
     """
-    if on_error not in _ON_ERROR:
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    path = Path(path)
-    if path.is_dir():
-        path = path / FILE_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"journal not found: {path}")
-    problems = _Problems()
-    with open(path, "rb") as fh:
-        with _flock(fh.fileno(), "shared"):  # whole rows only: the bytes before this size never change
-            size = os.fstat(fh.fileno()).st_size
-        if size == 0:  # a crash right after creating the file: an empty journal
-            return _frames(path, [], [], [], None, problems, on_error, pixels)
-        # a read-only map: no copy of a file that may hold a gigabyte of pixel strings
-        with mmap.mmap(fh.fileno(), size, prot=mmap.PROT_READ) as raw:
-            metas, lines, kinds, pix = _scan(path, raw, problems, pixels)
-    return _frames(path, metas, lines, kinds, pix, problems, on_error, pixels)
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+    if Path(path).expanduser().is_dir() and Path(path).name != FILE_NAME:
+        private_dir(path, create=False, follow=True)  # a journal folder: the user's own
+    path = journal_file(path)
+    problems = ProblemLog()
+    rows = _read_rows(path, problems, pixels)
+    data = assemble(path, rows, problems, on_error, pixels)
+    if len(data.problems):
+        warnings.warn(f"{path}: {problems.summary()} (see .problems; `emoj journal repair` rewrites the file "
+                      f"without them)", JournalWarning, stacklevel=2)
+    return data
 
 
-def _scan(path: Path, raw: bytes | mmap.mmap, problems: _Problems,
-          pixels: bool) -> tuple[list[list[str]], list[int], list[bool], list[str] | None]:
-    """Split a journal's bytes into rows; return the fields, lines, kinds and pixel strings of the good ones."""
-    head_end = raw.find(b"\n", raw.find(b"\n") + 1)
-    _check_head(path, raw[:] if head_end < 0 else raw[:head_end + 1], True)
-    if head_end < 0:
-        return [], [], [], None
-    n_meta = len(COLUMNS) - 1
-    metas: list[list[str]] = []  # fields of the accepted rows (pixels excluded)
-    lines: list[int] = []
-    spans: list[tuple[int, int]] = []  # where each accepted row's pixel string is
-    kinds: list[bool] = []  # True: entry, False: amendment
-    last_ok = -1  # index in metas of the row just before a repair marker, if it was accepted
-    for line, start, end, complete in _records(raw, head_end + 1, 3):
-        if not complete:
-            problems.add(line, "truncated", "the last row is cut short (no final line end: a crash?); skipped")
-            continue
-        if raw[start:start + 1] == b"#":
-            if raw[start:end] == _REPAIR_LINE:
-                prev = problems.rows[-1] if problems.rows else None
-                if last_ok >= 0:
-                    ok_line = lines[last_ok]
-                    problems.add(ok_line, "truncated", "row cut short (a crash?); a later writer marked it")
-                    for lst in (metas, lines, spans, kinds):
-                        del lst[last_ok]
-                elif prev is not None and prev[1] == "malformed":
-                    problems.rows[-1] = (prev[0], "truncated", prev[2], prev[3],
-                                         f"row cut short (a crash?); a later writer marked it ({prev[4]})")
-                last_ok = -1
-                continue
-            problems.add(line, "malformed", "unexpected comment line")
-            last_ok = -1
-            continue
-        last_ok = -1
-        if start == end:
-            continue  # a blank line
-        comma = raw.rfind(b",", start, end)
-        try:
-            text = raw[start:max(comma, start)].decode("utf-8")
-            if '"' not in text and "\r" not in text:
-                fields = text.split(",") if comma >= 0 else []
-            else:
-                fields = next(csv.reader(io.StringIO(text, newline=""), strict=True), [])
-        except (UnicodeDecodeError, csv.Error) as exc:
-            problems.add(line, "malformed", f"not a valid UTF-8 CSV row: {exc}")
-            continue
-        if len(fields) != n_meta:
-            got = len(fields) + (comma >= 0)
-            problems.add(line, "malformed", f"{got} field(s), expected {len(COLUMNS)}")
-            continue
-        kind = fields[0]
-        if kind == "entry":
-            # a cheap check of the pixel string's length (2304 values of 1-3 digits); the values
-            # themselves are parsed by labelled_faces
-            size = end - comma - 1
-            if not _MIN_PIXEL_CHARS <= size <= _MAX_PIXEL_CHARS:
-                problems.add(line, "malformed", f"pixels has {size} characters, too "
-                             f"{'few' if size < _MIN_PIXEL_CHARS else 'many'} for {_N_PIXELS} values",
-                             entry_id=fields[1], fld="pixels")
-                continue
-        elif kind != "amend":
-            problems.add(line, "malformed", f"kind is {kind[:20]!r}, expected 'entry' or 'amend'", fld="kind")
-            continue
-        last_ok = len(metas)
-        metas.append(fields)
-        lines.append(line)
-        spans.append((comma + 1, end))
-        kinds.append(kind == "entry")
-    pix = None
-    if pixels:
-        with memoryview(raw) as view:
-            pix = [str(view[a:b], "ascii", "replace") if k else "" for (a, b), k in zip(spans, kinds, strict=True)]
-    return metas, lines, kinds, pix
-
-
-def _num(values: pd.Series, integer: bool) -> tuple[np.ndarray, np.ndarray, str]:
-    """Parse a text column: return the values, a mask of the bad ones and what is wrong with them."""
+def _read_rows(path: Path, problems: ProblemLog, pixels: bool) -> Rows:
     try:
-        x = values.to_numpy().astype(np.float64)  # fast path: every value is a number
-    except (ValueError, TypeError):
-        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    if integer:
-        bad = ~np.isfinite(x) | (x < 0) | (x != np.round(x))
-        return np.where(bad, 0, x).astype(np.int64), bad, "not a non-negative integer"
-    bad = ~np.isfinite(x) | (x < 0) | (x > 1)
-    return x, bad, "not a probability in [0, 1]"
+        fd = secure_open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise JournalNotFoundError(path.parent if path.name == FILE_NAME else path) from None
+    try:
+        with os_errors(path, "read"):
+            with file_lock(fd, "shared"):  # whole rows only: the bytes before this size never change
+                size = os.fstat(fd).st_size
+            if size == 0:  # a crash right after creating the file: an empty journal
+                return Rows()
+            # a read-only map: no copy of a file that may hold a gigabyte of pixel strings
+            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as raw:
+                return scan_rows(path, raw, problems, pixels)
+    finally:
+        os.close(fd)
 
 
-def _split_tags(text: str, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    if not text:
-        return ()
-    tags = memo.get(text)
-    if tags is None:
-        tags = memo[text] = tuple(filter(None, text.split(";")))
-    return tags
-
-
-_TZ_RE = re.compile(r"(?:(Z)|([+-])(\d\d):?(\d\d))$")
-
-
-def _offset_minutes(text: str) -> float:
-    """Return the UTC offset of an ISO 8601 time in minutes (NaN if it has none)."""
-    if len(text) > 6 and text[-6] in "+-" and text[-3] == ":":  # the form written by Entry.to_row
-        try:
-            minutes = int(text[-5:-3]) * 60 + int(text[-2:])
-        except ValueError:
-            return np.nan
-        return -minutes if text[-6] == "-" else minutes
-    m = _TZ_RE.search(text)
-    if m is None:
-        return np.nan
-    if m.group(1):
-        return 0
-    minutes = int(m.group(3)) * 60 + int(m.group(4))
-    return -minutes if m.group(2) == "-" else minutes
-
-
-def _times(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
-    """Parse ISO 8601 timestamps: return UTC instants, wall-clock local times and a mask of bad ones."""
-    if values.empty:
-        utc = pd.Series(pd.DatetimeIndex([], tz="UTC"), index=values.index, dtype="datetime64[us, UTC]")
-        return utc, pd.Series([], index=values.index, dtype="datetime64[us]"), np.zeros(0, bool)
-    utc = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce").astype("datetime64[us, UTC]")
-    minutes = np.array([_offset_minutes(t) for t in values], dtype=np.float64)
-    bad = utc.isna().to_numpy() | np.isnan(minutes)
-    local = (utc + pd.to_timedelta(np.nan_to_num(minutes), unit="min")).dt.tz_localize(None)
-    return utc, local, bad
-
-
-def _frames(path: Path, metas: list[list[str]], lines: list[int], kinds: list[bool], pix: list[str] | None,
-            problems: _Problems, on_error: str, pixels: bool) -> JournalData:
-    """Validate the accepted rows column by column, fold the amendments, build the frames."""
-    meta = pd.DataFrame(metas, columns=list(COLUMNS[:-1]), dtype=object)
-    meta["line"] = np.asarray(lines, dtype=np.int64)
-    is_entry = np.asarray(kinds, dtype=bool)
+def _frame(rows: Rows, pixels: bool) -> pd.DataFrame:
+    meta = pd.DataFrame(rows.fields, columns=list(COLUMNS[:-1]), dtype=object)
+    if meta.empty:
+        meta = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[:-1]})
+    meta["line"] = np.asarray(rows.lines, dtype=np.int64)
     if pixels:
-        meta["pixels"] = pd.Series(pix, dtype=object)
-    ent = meta[is_entry].reset_index(drop=True)
-    amd = meta[~is_entry].reset_index(drop=True)
+        meta["pixels"] = pd.Series(rows.pixels, dtype=object)
+    for c in TEXT_COLUMNS:
+        meta[c] = [unescape_text(v) for v in meta[c]]
+    return meta
 
-    # --- entries
-    bad = np.zeros(len(ent), bool)
 
-    def flag(mask: np.ndarray, fld: str, what: str, frame: pd.DataFrame = ent, into: np.ndarray = bad) -> None:
-        for i in np.flatnonzero(mask & ~into):
-            value = str(frame.at[i, fld])[:40]
-            problems.add(int(frame.at[i, "line"]), "malformed", f"{fld} is {value!r}: {what}",
-                         entry_id=str(frame.at[i, "entry_id"]), fld=fld)
-        into |= mask
+def assemble(path: Path, rows: Rows, problems: ProblemLog, on_error: str, pixels: bool) -> JournalData:
+    """Check scanned rows column by column, fold amendments and deletions, build the :class:`JournalData`.
 
-    flag(np.array([_ID_RE.fullmatch(v) is None for v in ent["entry_id"]], bool), "entry_id", "not an entry id")
-    utc, local, bad_t = _times(ent["timestamp"])
-    flag(bad_t, "timestamp", "not an ISO 8601 time with a UTC offset")
-    flag(~ent["source"].isin(SOURCES).to_numpy(), "source", f"expected one of {SOURCES}")
-    numbers = {}
-    for c in ("x", "y", "w", "h"):
-        numbers[c], m, what = _num(ent[c], True)
-        flag(m, c, what)
-    for c in ("confidence", *PROB_COLUMNS):
-        numbers[c], m, what = _num(ent[c], False)
-        flag(m, c, what)
-    flag(~ent["emotion"].isin(EMOTIONS).to_numpy(), "emotion", f"expected one of {EMOTIONS}")
-    flag(~ent["user_label"].isin(("", *EMOTIONS)).to_numpy(), "user_label", f"expected empty or one of {EMOTIONS}")
-    dup = ent["entry_id"].duplicated().to_numpy() & ~bad
-    if dup.any():
-        first = dict(zip(ent["entry_id"][::-1], ent["line"][::-1], strict=True))
-        for i in np.flatnonzero(dup):
-            eid = ent.at[i, "entry_id"]
-            problems.add(int(ent.at[i, "line"]), "duplicate", f"entry id already used at line {first[eid]}",
-                         entry_id=eid, fld="entry_id")
-        bad |= dup
+    ``rows`` come from :func:`~emoj_lib.journal.rows.scan_rows`; ``problems`` gets the rows left out.
+    """
+    meta = _frame(rows, pixels)
+    kinds = np.asarray(rows.kinds, dtype=object)
+    ent, amd, dele = (meta[kinds == k].reset_index(drop=True) for k in ("entry", "amend", "delete"))
+    bad, parsed = check_entries(ent, problems)
+    a_bad, a_utc = check_amendments(amd, problems)
+    d_bad, d_utc = check_deletions(dele, problems)
+    if on_error == "raise" and (first := problems.first_error()) is not None:
+        line, fld, problem = first
+        raise DataFormatError(path, problem, line=line, field=fld or None)
+    deleted = pd.DataFrame({"line": dele["line"], "entry_id": dele["entry_id"], "timestamp": d_utc})[~d_bad]
+    deleted = deleted.reset_index(drop=True).astype(_DELETED_COLUMNS)
+    keep = ~bad & ~ent["entry_id"].isin(set(deleted["entry_id"])).to_numpy()
+    ent = ent[keep].reset_index(drop=True)
+    parsed = {c: (v[keep] if isinstance(v, np.ndarray) else v[keep].reset_index(drop=True)) for c, v in parsed.items()}
+    amd = amd[~a_bad].reset_index(drop=True)
+    folded = _Folded(ent, parsed["timestamp"])
+    applied = folded.apply(amd, a_utc[~a_bad].reset_index(drop=True), problems, set(deleted["entry_id"]))
+    entries = _entries(ent, parsed, folded, pixels)
+    changes = _changes(folded.history, amd, a_utc[~a_bad].reset_index(drop=True), applied, deleted)
+    return JournalData(entries, changes, problems.frame(), path, deleted)
 
-    # --- amendments
-    abad = np.zeros(len(amd), bool)
-    a_utc, _, a_bad_t = _times(amd["timestamp"])
-    flag(a_bad_t, "timestamp", "not an ISO 8601 time with a UTC offset", amd, abad)
-    flag(~amd["user_label"].isin(("", *EMOTIONS)).to_numpy(), "user_label", f"expected empty or one of {EMOTIONS}",
-         amd, abad)
-    amended = amd["amended"].str.split(";")
-    flag(~amended.map(lambda f: bool(f) and set(f) <= set(AMENDABLE)).to_numpy(bool), "amended",
-         f"expected ';'-joined names among {AMENDABLE}", amd, abad)
 
-    if on_error == "raise":
-        errors = [r for r in problems.rows if r[1] in ("malformed", "duplicate")]
-        if errors:
-            line, _, _, fld, problem = min(errors, key=lambda r: r[0])
-            raise DataFormatError(path, problem, line=line, field=fld or None)
+class _Folded:
+    """The user's fields of each entry, amendments folded in file order, and the entry rows of the history."""
 
-    keep = ~bad
-    ent, utc, local = ent[keep].reset_index(drop=True), utc[keep].reset_index(drop=True), \
-        local[keep].reset_index(drop=True)
-    out = pd.DataFrame({"timestamp": utc, "local_time": local,
+    def __init__(self, ent: pd.DataFrame, utc: pd.Series) -> None:
+        self.position = {eid: i for i, eid in enumerate(ent["entry_id"])}
+        self.labels = ent["user_label"].tolist()
+        self.notes = ent["note"].tolist()
+        self.tags = [split_tags(t) for t in ent["tags"]]
+        self.amended_at = np.full(len(ent), np.datetime64("NaT"), dtype="datetime64[us]")
+        self.history = pd.DataFrame({"line": ent["line"], "kind": "entry", "entry_id": ent["entry_id"],
+                                     "timestamp": utc, "amended": [AMENDABLE] * len(ent),
+                                     "user_label": list(self.labels), "note": list(self.notes),
+                                     "tags": list(self.tags)})
+
+    def apply(self, amd: pd.DataFrame, utc: pd.Series, problems: ProblemLog, deleted: set[str]) -> np.ndarray:
+        """Fold the amendments in; return the mask of those applied (the others are reported as orphans)."""
+        applied = np.ones(len(amd), bool)
+        when = utc.dt.tz_localize(None).to_numpy()
+        for j, (eid, fields, label, note, tags, line) in enumerate(zip(
+                amd["entry_id"], amd["amended"], amd["user_label"], amd["note"], amd["tags"], amd["line"],
+                strict=True)):
+            i = self.position.get(eid)
+            if i is None:
+                applied[j] = False
+                if eid not in deleted:
+                    problems.add(int(line), "orphan", "amendment of an entry not in the journal "
+                                 "(skipped or cut short?); not applied", entry_id=eid)
+                continue
+            changed = fields.split(";")
+            if "user_label" in changed:
+                self.labels[i] = label
+            if "note" in changed:
+                self.notes[i] = note
+            if "tags" in changed:
+                self.tags[i] = split_tags(tags)
+            self.amended_at[i] = when[j]
+        return applied
+
+
+def _entries(ent: pd.DataFrame, parsed: dict, folded: _Folded, pixels: bool) -> pd.DataFrame:
+    out = pd.DataFrame({"timestamp": parsed["timestamp"], "local_time": parsed["local_time"],
                         "source": pd.Categorical(ent["source"], categories=SOURCES)})
     for c in ("x", "y", "w", "h"):
-        out[c] = numbers[c][keep]
+        out[c] = parsed[c]
     out["emotion"] = pd.Categorical(ent["emotion"], categories=EMOTIONS)
     for c in ("confidence", *PROB_COLUMNS):
-        out[c] = numbers[c][keep]
+        out[c] = parsed[c]
     out["model"] = ent["model"].astype("str")
     out["model_version"] = ent["model_version"].astype("str")
-    memo: dict[str, tuple[str, ...]] = {}
-    labels = ent["user_label"].tolist()
-    notes = ent["note"].tolist()
-    tags = [_split_tags(t, memo) for t in ent["tags"]]
-    amended_at = np.full(len(ent), np.datetime64("NaT"), dtype="datetime64[us]")
-    history = pd.DataFrame({"line": ent["line"], "kind": "entry", "entry_id": ent["entry_id"], "timestamp": utc,
-                            "amended": [AMENDABLE] * len(ent), "user_label": labels, "note": notes, "tags": tags})
-
-    # --- fold amendments in file order
-    position = {eid: i for i, eid in enumerate(ent["entry_id"])}
-    amd = amd[~abad].reset_index(drop=True)
-    a_utc = a_utc[~abad].reset_index(drop=True)
-    a_fields = [tuple(s.split(";")) for s in amd["amended"]]
-    a_tags = [_split_tags(t, memo) for t in amd["tags"]]
-    a_labels, a_notes, a_lines = amd["user_label"].tolist(), amd["note"].tolist(), amd["line"].tolist()
-    a_when = a_utc.dt.tz_localize(None).to_numpy()
-    applied = np.ones(len(amd), bool)
-    for j, eid in enumerate(amd["entry_id"].tolist()):
-        i = position.get(eid)
-        if i is None:
-            applied[j] = False
-            problems.add(a_lines[j], "orphan", "amendment of an entry not in the journal "
-                         "(skipped or cut short?); not applied", entry_id=eid)
-            continue
-        changed = a_fields[j]
-        if "user_label" in changed:
-            labels[i] = a_labels[j]
-        if "note" in changed:
-            notes[i] = a_notes[j]
-        if "tags" in changed:
-            tags[i] = a_tags[j]
-        amended_at[i] = a_when[j]
-    out["user_label"] = pd.Categorical([lab or None for lab in labels], categories=EMOTIONS)
-    out["note"] = pd.Series(notes, dtype="str")
-    out["tags"] = pd.Series(tags, dtype=object)
+    out["user_label"] = pd.Categorical([lab or None for lab in folded.labels], categories=EMOTIONS)
+    out["note"] = pd.Series(folded.notes, dtype="str")
+    out["tags"] = pd.Series(folded.tags, dtype=object)
     out["photo"] = ent["photo"].astype("str")
     if pixels:
         out["pixels"] = ent["pixels"].astype("str")
     out["line"] = ent["line"].astype(np.int64)
-    out["amended_at"] = pd.Series(amended_at).dt.tz_localize("UTC")
+    out["amended_at"] = pd.Series(folded.amended_at).dt.tz_localize("UTC")
     out.index = pd.Index(ent["entry_id"].astype("str"), name="entry_id")
+    return out
 
+
+def _changes(history: pd.DataFrame, amd: pd.DataFrame, a_utc: pd.Series, applied: np.ndarray,
+             deleted: pd.DataFrame) -> pd.DataFrame:
     amends = pd.DataFrame({"line": amd["line"], "kind": "amend", "entry_id": amd["entry_id"], "timestamp": a_utc,
-                           "amended": a_fields, "user_label": amd["user_label"], "note": amd["note"],
-                           "tags": a_tags})[applied]
-    changes = pd.concat([history, amends], ignore_index=True).sort_values("line", kind="stable", ignore_index=True)
+                           "amended": [tuple(s.split(";")) for s in amd["amended"]], "user_label": amd["user_label"],
+                           "note": amd["note"], "tags": [split_tags(t) for t in amd["tags"]]})[applied]
+    deletions = pd.DataFrame({"line": deleted["line"], "kind": "delete", "entry_id": deleted["entry_id"],
+                              "timestamp": deleted["timestamp"], "amended": [()] * len(deleted),
+                              "user_label": "", "note": "", "tags": [()] * len(deleted)})
+    parts = [p for p in (history, amends, deletions) if len(p)] or [history]
+    changes = pd.concat(parts, ignore_index=True).sort_values("line", kind="stable", ignore_index=True)
     changes = changes.astype({"line": np.int64, "kind": "str", "entry_id": "str", "timestamp": "datetime64[us, UTC]",
                               "amended": object, "note": "str", "tags": object})
     changes["user_label"] = pd.Categorical([v or None for v in changes["user_label"]], categories=EMOTIONS)
-    table = problems.frame()
-    if len(table):
-        kinds_seen = ", ".join(f"{n} {k}" for k, n in table["kind"].value_counts().items())
-        warnings.warn(f"{path}: {len(table)} row(s) skipped or not applied ({kinds_seen}); first at line "
-                      f"{table['line'].iloc[0]}: {table['problem'].iloc[0]} (see .problems)", JournalWarning,
-                      stacklevel=3)
-    return JournalData(out, changes, table, path)
+    return changes

@@ -1,98 +1,75 @@
 """The journal store: one append-only CSV file per journal, safe under crashes and concurrent writers.
 
 A journal is a folder (default :func:`emoj_lib.config.journal_dir`) holding ``journal.csv`` and, for the
-entries whose photo the caller chose to keep, ``photos/<entry id>.jpg`` (or ``.png``). The folder is
-created ``0o700`` and every file ``0o600`` whatever the umask; nothing is ever sent over the network.
+entries whose photo the caller chose to keep, ``photos/<entry id>.jpg`` (or ``.png``). Everything in it is
+owner-only whatever the umask, symbolic links are never followed, and a folder or file of another user
+is refused (:mod:`emoj_lib.journal.files`); nothing is ever sent over the network.
 
-:class:`Journal` appends :class:`~emoj_lib.journal.entry.Entry` rows and amendments, keeps photos and
-repairs a row cut short by a crash. The file format, and the locks and repair marker that make it safe
-under crashes and concurrent writers, are described in :mod:`emoj_lib.journal.fileformat`; reading is
-:func:`~emoj_lib.journal.reader.read_journal`.
+:class:`Journal` appends :class:`~emoj_lib.journal.entry.Entry` rows and amendments, keeps photos, deletes
+entries for good and repairs a row cut short by a crash. Creating is explicit: ``Journal(folder)`` touches
+nothing until its first write, :meth:`Journal.open` opens an existing journal (or raises
+:class:`~emoj_lib.errors.JournalNotFoundError`), :meth:`Journal.create` creates one. The file format, and
+the locks and repair marker that make it safe, are described in :mod:`emoj_lib.journal.fileformat`;
+reading is :func:`~emoj_lib.journal.reader.read_journal`.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import mmap
 import os
-import stat
 import threading
-import uuid
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from emoj_lib import config
 from emoj_lib.data.fer import FerData
-from emoj_lib.journal.entry import _ID_RE, SOURCES, Entry, _check_text, _label, _quote, _tags, _timestamp
+from emoj_lib.errors import DuplicateEntryError, JournalNotFoundError, UnknownEntryError
+from emoj_lib.journal.deletion import without_entry
+from emoj_lib.journal.entry import (
+    Entry,
+    aware_timestamp,
+    canonical_label,
+    check_entry_id,
+    check_text,
+    normalise_tags,
+)
 from emoj_lib.journal.fileformat import (
-    _PREAMBLE,
-    _REPAIR_LINE,
-    AMENDABLE,
     COLUMNS,
     FILE_NAME,
-    PROB_COLUMNS,
-    SCHEMA_VERSION,
-    _check_head,
-    _flock,
+    PREAMBLE,
+    REPAIR_LINE,
+    check_head,
+    encode_record,
+    escape_tags,
+    escape_text,
+    file_lock,
+    is_cut_preamble,
 )
-from emoj_lib.journal.reader import JournalData, JournalWarning, read_journal
-
-__all__ = [  # Journal, and the names this module held before the journal was split into modules
-    "AMENDABLE",
-    "COLUMNS",
-    "FILE_NAME",
-    "PHOTOS",
-    "PROB_COLUMNS",
-    "SCHEMA_VERSION",
-    "SOURCES",
-    "Entry",
-    "Journal",
-    "JournalData",
-    "JournalWarning",
-    "read_journal",
-]
+from emoj_lib.journal.files import (
+    fsync_dir,
+    os_errors,
+    private_dir,
+    secure_open,
+    write_all,
+    write_private,
+)
+from emoj_lib.journal.photos import PHOTOS, clean_photo, photo_files, remove_orphans
+from emoj_lib.journal.reader import JournalData, read_journal
+from emoj_lib.journal.rows import head_end
+from emoj_lib.journal.tail import Tail
 
 log = logging.getLogger(__name__)
 
-PHOTOS = "photos"
-
-
-# ------------------------------------------------------------------------------------ files & permissions
-
-def _private_dir(path: Path) -> None:
-    """Create a folder readable by its owner only (0o700, whatever the umask); leave an existing one."""
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"{path} is not a folder (give the journal folder, not its file)")
-    if path.is_dir():
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning("journal folder %s is accessible to other users (mode %o)", path, mode)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        return
-    os.chmod(path, 0o700)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# ------------------------------------------------------------------------------------------------ journal
-
 _UNSET: Any = object()
+
+
+class LeftoverNotice(UserWarning):
+    """Files left by a crash (a photo without its row, a partial temporary file) were removed."""
 
 
 class Journal:
@@ -101,97 +78,166 @@ class Journal:
     Parameters
     ----------
     folder : str or Path, optional
-        The journal folder (default :func:`emoj_lib.config.journal_dir`). It is created if needed
-        (``0o700``), with an empty journal file (``0o600``).
+        The journal folder (default :func:`emoj_lib.config.journal_dir`). Nothing is created or opened
+        until the first write, which creates the folder (``0o700``) and the file (``0o600``). Use
+        :meth:`open` for a journal that must exist, :meth:`create` to create one now.
     fsync : bool
         ``fsync`` every row (default). False only for tests or bulk imports: a power cut may then lose
         the last rows (never corrupt earlier ones).
 
-    Raises
-    ------
-    DataFormatError
-        If the folder holds a ``journal.csv`` of another format or of a newer schema version.
-
     Examples
     --------
-    >>> journal = Journal()  # ~/emoj-journal, or $EMOJ_JOURNAL_DIR  # doctest: +SKIP
+    >>> journal = Journal.create()  # ~/emoj-journal, or $EMOJ_JOURNAL_DIR  # doctest: +SKIP
     >>> [reading] = Recognizer().analyze("selfie.jpg", policy="largest")  # doctest: +SKIP
     >>> entry = journal.append(Entry.from_reading(reading, source="webcam", model="emoj_fer2013",
     ...                                           model_version="1"))  # doctest: +SKIP
     >>> journal.amend(entry.entry_id, label="sad", note="long day")  # doctest: +SKIP
     >>> journal.read(pixels=False).entries[["emotion", "user_label", "note"]]  # doctest: +SKIP
+    >>> journal.delete(entry.entry_id)  # doctest: +SKIP
 
     """
 
     def __init__(self, folder: str | Path | None = None, *, fsync: bool = True) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else config.journal_dir()
+        if self.folder.exists() and not self.folder.is_dir():
+            raise NotADirectoryError(f"{self.folder} is not a folder (give the journal folder, not its file)")
         self.path = self.folder / FILE_NAME
         self.fsync = bool(fsync)
-        self._lock = threading.Lock()
-        self._tail: tuple[int, int, int, bool] | None = None  # (dev, ino, size scanned, inside quotes)
-        _private_dir(self.folder)
-        self._append(b"")
+        self._lock = threading.RLock()
+        self._tail: Tail | None = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self.folder)!r})"
 
-    # --- writing
-    def _append(self, payload: bytes) -> None:
-        """Write ``payload`` (whole rows) at the end of the file, atomically with respect to other writers."""
-        with self._lock:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                with _flock(fd, "exclusive"):
-                    st = os.fstat(fd)
-                    size = st.st_size
-                    if size == 0:
-                        os.fchmod(fd, 0o600)
-                        prefix = _PREAMBLE
-                    elif not payload:  # opening: check the head only
-                        head = os.pread(fd, 4096, 0)
-                        _check_head(self.path, head, len(head) == size)
-                        return
-                    else:
-                        prefix = self._repair_prefix(fd, st)
-                    data = prefix + payload
-                    if not data:
-                        return
-                    try:
-                        written = os.write(fd, data)
-                        if written != len(data):
-                            raise OSError(f"short write to {self.path}: {written} of {len(data)} bytes")
-                        if self.fsync:
-                            os.fsync(fd)
-                    except BaseException:
-                        os.ftruncate(fd, size)  # leave no partial row behind
-                        self._tail = None
-                        raise
-                    self._tail = (st.st_dev, st.st_ino, size + len(data), False)
-                    if size == 0 and self.fsync:
-                        _fsync_dir(self.folder)
-            finally:
-                os.close(fd)
+    @classmethod
+    def open(cls, folder: str | Path | None = None, *, fsync: bool = True) -> Journal:
+        """Return the journal in ``folder``, which must exist (read commands use this; nothing is created).
 
-    def _repair_prefix(self, fd: int, st: os.stat_result) -> bytes:
-        """Check the head of the file; return what to write first if its last row was cut short."""
-        size = st.st_size
-        tail = self._tail
-        if tail is None or tail[:2] != (st.st_dev, st.st_ino) or tail[2] > size:
+        Raises
+        ------
+        JournalNotFoundError
+            No ``journal.csv`` in ``folder``.
+        DataFormatError
+            The file is not a journal of a schema version this library reads.
+        UnsafeFileError
+            The folder or file is not the user's, is writable by others, or is a symbolic link.
+
+        """
+        journal = cls(folder, fsync=fsync)
+        if not journal.path.exists() and not journal.path.is_symlink():
+            raise JournalNotFoundError(journal.folder)
+        private_dir(journal.folder, create=False, follow=True)
+        fd = secure_open(journal.path, os.O_RDONLY)
+        try:
+            with os_errors(journal.path, "read"):
+                head = os.pread(fd, 4096, 0)
+                size = os.fstat(fd).st_size
+            if size and not is_cut_preamble(head):
+                check_head(journal.path, head, len(head) == size)
+        finally:
+            os.close(fd)
+        return journal
+
+    @classmethod
+    def create(cls, folder: str | Path | None = None, *, fsync: bool = True) -> Journal:
+        """Create the journal in ``folder`` now (or open it if it exists), clean crash leftovers, and return it."""
+        journal = cls(folder, fsync=fsync)
+        with journal._locked() as (fd, st):
+            journal._prepare(fd, st)
+        return journal
+
+    @property
+    def exists(self) -> bool:
+        """Whether the journal file exists."""
+        return self.path.is_file()
+
+    # --- writing
+    @contextmanager
+    def _locked(self) -> Iterator[tuple[int, os.stat_result]]:
+        """Open (creating if needed) the journal file and hold its exclusive lock; yield ``(fd, stat)``.
+
+        If a :meth:`delete` replaced the file while this writer waited, the lock is taken again on the new file.
+        """
+        with self._lock, os_errors(self.path, "write"):
+            private_dir(self.folder, follow=True)
+            while True:
+                fd = secure_open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+                try:
+                    with file_lock(fd, "exclusive"):
+                        st = os.fstat(fd)
+                        if _is_current(self.path, st):
+                            yield fd, st
+                            return
+                finally:
+                    os.close(fd)
+
+    def _prepare(self, fd: int, st: os.stat_result) -> bytes:
+        """Under the lock: write the preamble of a new file, clean leftovers once; return a repair prefix."""
+        if st.st_size == 0 or is_cut_preamble(os.pread(fd, len(PREAMBLE), 0)):
+            os.ftruncate(fd, 0)
+            write_all(fd, PREAMBLE)
+            self._flush(fd, new=True)
+            st = os.fstat(fd)
+        fresh = self._tail is None or not self._tail.same_file(st)
+        if fresh:
             head = os.pread(fd, 4096, 0)
-            _check_head(self.path, head, len(head) == size)
-            tail = (st.st_dev, st.st_ino, 0, False)
-        odd = tail[3]
-        if tail[2] < size:  # quote parity of what was appended since (all of it, the first time)
-            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mm:
-                pos = mm.find(b'"', tail[2])
-                while pos >= 0:  # memchr from quote to quote: quotes are rare (only in some notes)
-                    odd = not odd
-                    pos = mm.find(b'"', pos + 1)
-        self._tail = (st.st_dev, st.st_ino, size, odd)
-        if not odd and os.pread(fd, 1, size - 1) == b"\n":
+            check_head(self.path, head, len(head) == st.st_size)
+            self._tail = Tail(st.st_dev, st.st_ino)
+        self._tail.update(fd, st.st_size)
+        if fresh:
+            self._clean_leftovers()
+        if not self._tail.odd and os.pread(fd, 1, st.st_size - 1) == b"\n":
             return b""
         log.warning("%s: the last row was cut short (a crash?); marking it and appending after it", self.path)
-        return (b'"' if odd else b"") + b"\n" + _REPAIR_LINE + b"\n"
+        return (b'"' if self._tail.odd else b"") + b"\n" + REPAIR_LINE + b"\n"
+
+    def _clean_leftovers(self) -> None:
+        removed = remove_orphans(self.folder, self._tail.ids)
+        for p in self.folder.glob(f".{FILE_NAME}.*.tmp"):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+        if removed:
+            warnings.warn(f"{self.folder}: removed {len(removed)} file(s) left by a crash (a photo without its "
+                          f"row or a partial copy): {', '.join(p.name for p in removed[:5])}", LeftoverNotice,
+                          stacklevel=4)
+
+    def _flush(self, fd: int, *, new: bool = False) -> None:
+        if self.fsync:
+            os.fsync(fd)
+            if new:
+                fsync_dir(self.folder)
+
+    def _append(self, payload: bytes, *, ids: Iterable[str] = (), photo: tuple[str, bytes] | None = None) -> None:
+        """Write ``payload`` (whole rows) at the end of the file, atomically with respect to other writers.
+
+        ``ids``: entry ids of the rows, refused if already used; ``photo``: ``(name, bytes)`` kept first.
+        """
+        ids = list(ids)
+        with self._locked() as (fd, st):
+            prefix = self._prepare(fd, st)
+            used = [i for i in ids if i in self._tail.ids]
+            if used:
+                raise DuplicateEntryError(f"{self.path}: entry id {used[0]} is already in the journal (appended "
+                                          f"twice?); nothing was written")
+            saved = self._save_photo(*photo) if photo else None
+            size = os.fstat(fd).st_size
+            data = prefix + payload
+            try:
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(f"short write to {self.path}: {written} of {len(data)} bytes")
+                self._flush(fd)
+            except BaseException:
+                os.ftruncate(fd, size)  # leave no partial row behind
+                self._tail = None
+                if saved is not None:
+                    saved.unlink(missing_ok=True)  # no photo without its row
+                raise
+            self._tail.appended(size, data, ids)
+
+    def _save_photo(self, name: str, data: bytes) -> Path:
+        folder = private_dir(self.folder / PHOTOS)
+        return write_private(folder / name, data, fsync=self.fsync)
 
     def append(self, entry: Entry, *, photo: Any = None) -> Entry:
         """Append an entry (and keep its photo beside the journal if one is given).
@@ -201,69 +247,34 @@ class Journal:
         entry : Entry
             The entry; see :meth:`Entry.from_reading`.
         photo : bytes, str, Path or np.ndarray, optional
-            The original photo, kept as ``photos/<entry_id>.jpg|.png`` (``0o600``): encoded JPEG or PNG
-            bytes, the path of such a file, or an RGB/grayscale uint8 array (saved as PNG). None (default):
-            no photo is kept.
+            The original photo, kept as ``photos/<entry_id>.jpg|.png`` (``0o600``), with its orientation
+            applied and its metadata (EXIF, GPS, XMP) removed: encoded JPEG or PNG bytes, the path of such a
+            file, or an RGB/grayscale uint8 array (kept as PNG). None (default): no photo is kept.
 
         Returns
         -------
         Entry
             The entry appended.
 
+        Raises
+        ------
+        DuplicateEntryError
+            The entry id is already in the journal (nothing is written).
+        ImageReadError
+            The photo is not a JPEG or PNG (checked before anything is written).
+        StorageError
+            The system refused the write (full disk, read-only...): the message says what to do.
+
         """
         if not isinstance(entry, Entry):
             raise TypeError(f"expected an Entry, got {type(entry).__name__}")
         if photo is None:
-            self._append(entry.to_row())
+            self._append(entry.to_row(), ids=[entry.entry_id])
             return entry
-        saved = self._save_photo(entry.entry_id, photo)
-        try:
-            self._append(entry.to_row(f"{PHOTOS}/{saved.name}"))
-        except BaseException:
-            saved.unlink(missing_ok=True)  # no photo without its row
-            raise
+        data, ext = clean_photo(photo)
+        name = f"{entry.entry_id}{ext}"
+        self._append(entry.to_row(f"{PHOTOS}/{name}"), ids=[entry.entry_id], photo=(name, data))
         return entry
-
-    def _save_photo(self, entry_id: str, photo: Any) -> Path:
-        if isinstance(photo, np.ndarray):
-            from PIL import Image
-
-            buf = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(photo, dtype=np.uint8)).save(buf, format="PNG")
-            data = buf.getvalue()
-        elif isinstance(photo, bytes | bytearray | memoryview):
-            data = bytes(photo)
-        elif isinstance(photo, str | os.PathLike):
-            data = Path(photo).read_bytes()
-        else:
-            raise TypeError(f"photo must be bytes, a path or an array, got {type(photo).__name__}")
-        if data.startswith(b"\xff\xd8\xff"):
-            ext = ".jpg"
-        elif data.startswith(b"\x89PNG\r\n\x1a\n"):
-            ext = ".png"
-        else:
-            raise ValueError("photo must be a JPEG or PNG file (or an image array)")
-        folder = self.folder / PHOTOS
-        _private_dir(folder)
-        final = folder / f"{entry_id}{ext}"
-        tmp = folder / f".{entry_id}.{uuid.uuid4().hex[:8]}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        os.replace(tmp, final)
-        if self.fsync:
-            _fsync_dir(folder)
-        return final
 
     def amend(self, entry_id: str, *, label: str | None = _UNSET, note: str = _UNSET,
               tags: str | Iterable[str] = _UNSET, timestamp: datetime | None = None, check: bool = True) -> None:
@@ -282,26 +293,26 @@ class Journal:
         timestamp : datetime, optional
             When the amendment was made (default now).
         check : bool
-            Check that the entry is in the journal (a search of the file from its end; ``KeyError`` if not).
+            Check that the entry is in the journal (a search of the file from its end;
+            :class:`~emoj_lib.errors.UnknownEntryError`, a ``KeyError``, if not).
 
         """
         changes: dict[str, str] = {}
         if label is not _UNSET:
-            changes["user_label"] = _label(label) or ""
+            changes["user_label"] = canonical_label(label) or ""
         if note is not _UNSET:
-            changes["note"] = _check_text(note, "note")
+            changes["note"] = escape_text(check_text(note, "note"))
         if tags is not _UNSET:
-            changes["tags"] = ";".join(_tags(tags))
+            changes["tags"] = escape_tags(normalise_tags(tags))
         if not changes:
             raise ValueError("nothing to amend: give label, note and/or tags")
-        if not isinstance(entry_id, str) or not _ID_RE.fullmatch(entry_id):
-            raise ValueError(f"not an entry id: {entry_id!r}")
+        check_entry_id(entry_id)
         if check and not self._has_entry(entry_id):
-            raise KeyError(f"no entry {entry_id!r} in {self.path}")
-        when = _timestamp(timestamp).isoformat(timespec="microseconds")
+            raise UnknownEntryError(f"no entry {entry_id!r} in {self.path}")
+        when = aware_timestamp(timestamp).isoformat(timespec="microseconds")
         row = dict.fromkeys(COLUMNS, "")
         row.update(kind="amend", entry_id=entry_id, timestamp=when, amended=";".join(changes), **changes)
-        self._append((",".join(_quote(row[c]) for c in COLUMNS) + "\n").encode("utf-8"))
+        self._append(encode_record([row[c] for c in COLUMNS]))
 
     def confirm(self, entry: Entry | str, emotion: str | None = None) -> None:
         """Record that the user agrees with the prediction (label = the predicted emotion).
@@ -315,7 +326,7 @@ class Journal:
 
         """
         if isinstance(entry, Entry):
-            if emotion is not None and _label(emotion) != entry.emotion:
+            if emotion is not None and canonical_label(emotion) != entry.emotion:
                 raise ValueError(f"emotion {emotion!r} is not the entry's prediction {entry.emotion!r}")
             self.amend(entry.entry_id, label=entry.emotion)
         elif emotion is None:
@@ -323,18 +334,68 @@ class Journal:
         else:
             self.amend(entry, label=emotion)
 
+    def delete(self, entry_id: str, *, timestamp: datetime | None = None) -> None:
+        """Delete an entry for good: its row, amendments, face pixels, note, tags and kept photo.
+
+        The journal file is rewritten without the entry's rows (atomically, under the exclusive lock: a
+        temporary file in the folder, fsync, rename, fsync of the folder), its photo is removed, and a
+        ``delete`` row (the id and the time, nothing else) is appended so that readers and the history know
+        it happened. Nothing of the entry remains in the journal folder (backups made by
+        :func:`~emoj_lib.journal.repair.repair_journal` are cleaned too).
+
+        Parameters
+        ----------
+        entry_id : str
+            The entry to delete.
+        timestamp : datetime, optional
+            When it was deleted (default now).
+
+        Raises
+        ------
+        UnknownEntryError
+            No such entry in the journal (a ``KeyError``); nothing is changed.
+
+        """
+        check_entry_id(entry_id)
+        if not self.exists:
+            raise JournalNotFoundError(self.folder)
+        row = dict.fromkeys(COLUMNS, "")
+        row.update(kind="delete", entry_id=entry_id,
+                   timestamp=aware_timestamp(timestamp).isoformat(timespec="microseconds"))
+        with self._locked() as (fd, st):
+            self._prepare(fd, st)
+            size = os.fstat(fd).st_size
+            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as raw:
+                start = head_end(raw)
+                kept, removed = without_entry(raw, start, entry_id)
+                head = raw[:start]
+            if not removed:
+                raise UnknownEntryError(f"no entry {entry_id!r} in {self.path}")
+            write_private(self.path, head + kept + encode_record([row[c] for c in COLUMNS]), fsync=True)
+            self._tail = None
+            for photo in photo_files(self.folder, entry_id):
+                photo.unlink()
+            scrub_backups(self.folder, entry_id)
+            fsync_dir(self.folder)
+
     def _has_entry(self, entry_id: str) -> bool:
+        if not self.exists:
+            raise JournalNotFoundError(self.folder)
         needle = b"\nentry," + entry_id.encode() + b","
-        with open(self.path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                return False
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                return mm.rfind(needle) >= 0
+        fd = secure_open(self.path, os.O_RDONLY)
+        try:
+            with os_errors(self.path, "read"):
+                if os.fstat(fd).st_size == 0:
+                    return False
+                with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as mm:
+                    return mm.rfind(needle) >= 0
+        finally:
+            os.close(fd)
 
     # --- reading
-    def read(self, *, on_error: str = "raise", pixels: bool = True) -> JournalData:
-        """Read the journal: see :func:`read_journal`."""
-        return read_journal(self.path, on_error=on_error, pixels=pixels)
+    def read(self, *, on_error: str = "skip", pixels: bool = True) -> JournalData:
+        """Read the journal: see :func:`read_journal` (``JournalNotFoundError`` if it does not exist)."""
+        return read_journal(self.folder if self.folder.is_dir() else self.path, on_error=on_error, pixels=pixels)
 
     def labelled_faces(self, *, on_error: str = "raise") -> FerData:
         """Return the faces the user labelled as :class:`~emoj_lib.data.FerData` (usage ``"Journal"``).
@@ -346,9 +407,31 @@ class Journal:
 
     def photo_path(self, entry_id: str) -> Path | None:
         """Return the path of an entry's kept photo, or None if it has none."""
-        for ext in (".jpg", ".png"):
-            p = self.folder / PHOTOS / f"{entry_id}{ext}"
-            if p.is_file():
-                return p
-        return None
+        found = photo_files(self.folder, entry_id)
+        return found[0] if found else None
 
+
+BACKUP_GLOB = f"{FILE_NAME}.backup-*"
+"""Backups of a damaged journal made by :func:`~emoj_lib.journal.repair.repair_journal`."""
+
+
+def scrub_backups(folder: Path, entry_id: str) -> None:
+    """Remove an entry's rows from the backups of a journal (a deleted entry leaves no copy behind)."""
+    for backup in sorted(folder.glob(BACKUP_GLOB)):
+        raw = backup.read_bytes()
+        if entry_id.encode() not in raw:
+            continue
+        kept, _ = without_entry(raw, 0, entry_id)
+        write_private(backup, kept)
+
+
+def _is_current(path: Path, st: os.stat_result) -> bool:
+    """Whether the file open as ``st`` is still the one at ``path`` (a delete may have replaced it)."""
+    try:
+        now = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+
+
+__all__ = ["BACKUP_GLOB", "Journal", "LeftoverNotice", "scrub_backups"]

@@ -18,14 +18,16 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
-from emoj_lib.errors import ImageReadError
+from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
+from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
+from emoj_lib.ui.page import Scroller, in_voila
 from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
 
-__all__ = ["MODEL_ENV", "JournalApp", "resolve_model_path"]
+__all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve_model_path"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,28 @@ def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
     from emoj_lib.personal import current_model
 
     return current_model(journal_folder)
+
+
+def model_version(card: dict[str, Any]) -> str:
+    """Return the version recorded with journal entries for a model card: its ``version``, else its ``date``."""
+    return str(card.get("version", card.get("date", "")))
+
+
+def journal_model(journal_folder: str | os.PathLike[str] | None = None,
+                  model_path: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """Return the model a journal uses and its version: the one place the app and ``emoj journal add`` ask.
+
+    ``model_path`` if given, else as :func:`resolve_model_path`; the version is read from the model's card
+    (:func:`model_version`; empty when there is no card).
+    """
+    from emoj_lib.cards import read_card
+
+    path = resolve_model_path(journal_folder, model_path)
+    try:
+        card = read_card(path)
+    except (OSError, EmojError):
+        card = {}
+    return path, model_version(card)
 
 
 def _is_encoded(data: bytes) -> bool:
@@ -132,7 +156,7 @@ class JournalApp(widgets.VBox):
             self.recognizer = recognizer
             self.model_path = Path(recognizer.model_path)
         else:
-            self.model_path = resolve_model_path(self.journal.folder, model_path)
+            self.model_path, _ = journal_model(self.journal.folder, model_path)
             self._load_model()
         if local_camera is None or isinstance(local_camera, LocalCamera):
             self.local_camera = local_camera
@@ -150,10 +174,13 @@ class JournalApp(widgets.VBox):
         self.message = widgets.HTML()
         self.message.add_class("emoj-message")
         self.history = HistoryView(self.journal, size=history_size, charts=charts)
+        self.voila = in_voila()
+        hint = "" if self.voila else (" &middot; to use it as an app without code: <code>emoj app</code>")
         header = widgets.HTML(
             f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
-            f"{self._model_description()} &middot; everything stays on this computer.</p>")
-        super().__init__(children=[header, self.sources, self.message, self.result, self.history])
+            f"{self._model_description()} &middot; everything stays on this computer{hint}.</p>")
+        self.scroller = Scroller(".emoj-result")
+        super().__init__(children=[header, self.sources, self.message, self.result, self.history, self.scroller])
         self.add_class("emoj-app")
         if self.model_error:
             self.say("error", self.model_error)
@@ -204,8 +231,11 @@ class JournalApp(widgets.VBox):
             "both run here).</p>"), widgets.HBox([self.local_button, self.local_retry]), self.local_status])
         self._probe_local_camera()
 
-        self.sources = widgets.Tab(children=[camera_box, upload_box, local_box],
-                                   titles=["Browser camera", "Upload a photo", "Local camera"])
+        boxes, titles = [camera_box, upload_box], ["Browser camera", "Upload a photo"]
+        if not self.local_button.disabled:  # the tab of the computer's camera only when there is one
+            boxes.append(local_box)
+            titles.append("Camera of this computer")
+        self.sources = widgets.Tab(children=boxes, titles=titles)
 
     def _build_result(self) -> None:
         self.photo_view = widgets.Image(format="jpeg", layout=widgets.Layout(max_width="480px"))
@@ -220,6 +250,9 @@ class JournalApp(widgets.VBox):
         self.note = widgets.Textarea(placeholder="A note (optional): what happened, where you are...",
                                      layout=widgets.Layout(width="100%", height="60px"))
         self.note.add_class("emoj-note")
+        self.tags = widgets.Text(placeholder="tags (optional), separated by commas: work, family...",
+                                 layout=widgets.Layout(width="100%"))
+        self.tags.add_class("emoj-tags")
         self.keep_photo = widgets.Checkbox(value=False, description="Keep the photo in my journal folder",
                                            indent=False)
         self.save_button = widgets.Button(description="Save to my journal", button_style="success", icon="check",
@@ -230,7 +263,7 @@ class JournalApp(widgets.VBox):
                                layout=widgets.Layout(margin="0 0 0 16px"))
         self.result = widgets.VBox([
             widgets.HBox([self.photo_view, reading], layout=widgets.Layout(flex_flow="row wrap")),
-            self.label, self.note, widgets.HBox([self.save_button, self.keep_photo])],
+            self.label, self.note, self.tags, widgets.HBox([self.save_button, self.keep_photo])],
             layout=widgets.Layout(display="none", border="1px solid #ddd", padding="8px"))
         self.result.add_class("emoj-result")
 
@@ -326,25 +359,30 @@ class JournalApp(widgets.VBox):
             self.say("error", self.model_error)
             return []
         self.say("info", f"Looking for faces in {what}...")
+        if isinstance(photo, bytearray | memoryview):
+            photo = bytes(photo)
         try:
-            image = load_image(photo)
+            # the recognizer alone decodes the photo for reading (as `emoj journal add` and `emoj predict` do);
+            # the app decodes it again only to show it
+            readings = self.recognizer.analyze(photo, policy="all")
+            image = load_image(photo) if readings else None
         except ImageReadError as exc:
             self.say("error", f"Could not read {what}: {escape(exc)}. Nothing was saved.")
             return []
-        readings = self.recognizer.analyze(image, policy="all")
         if not readings:
             self.say("warning", f"No face found in {what}, so nothing was saved. Face the camera, in good light, "
                                 "with your whole face in the picture, and try again.")
             return []
         self.photo, self.source, self.readings = image, source, list(readings)
-        if isinstance(photo, bytes | bytearray | memoryview) and _is_encoded(bytes(photo)):
-            self.photo_bytes = bytes(photo)
+        if isinstance(photo, bytes) and _is_encoded(photo):
+            self.photo_bytes = photo
         else:
             self.photo_bytes = None
         self.face_choice.options = [(self._face_name(i, r), i) for i, r in enumerate(readings)]
         self.face_choice.layout.display = "" if len(readings) > 1 else "none"
         self.select_face(0)
         self.result.layout.display = ""
+        self.scroller.scroll()  # the result may be below the fold (a phone, a small window)
         if len(readings) == 1:
             self.say("info", "Found your face. Check the emotion below, correct it if it is wrong, and save.")
         else:
@@ -404,8 +442,7 @@ class JournalApp(widgets.VBox):
     @property
     def model_version(self) -> str:
         """The version of the model recorded with each entry (its card's ``version``, else its ``date``)."""
-        card = getattr(self.recognizer, "card", None) or {}
-        return str(card.get("version", card.get("date", "")))
+        return model_version(getattr(self.recognizer, "card", None) or {})
 
     def save(self) -> Entry | None:
         """Save the selected face with the chosen label and the note as a journal entry.
@@ -432,7 +469,8 @@ class JournalApp(widgets.VBox):
             photo = self.photo_bytes if self.photo_bytes is not None else self.photo
         try:
             entry = Entry.from_reading(reading, source=self.source, model=self.recognizer.name,
-                                       model_version=self.model_version, user_label=label, note=self.note.value)
+                                       model_version=self.model_version, user_label=label, note=self.note.value,
+                                       tags=parse_tags(self.tags.value))
             self.journal.append(entry, photo=photo)
         except (OSError, ValueError, TypeError) as exc:
             log.exception("could not save the entry")
@@ -447,7 +485,7 @@ class JournalApp(widgets.VBox):
         else:
             what = f"<b>{label}</b> (you corrected the model's &ldquo;{reading.emotion}&rdquo;)"
         kept = " with the photo" if photo is not None else ""
-        self.note.value = ""
+        self.note.value = self.tags.value = ""
         self.history.refresh()
         self.say("success", f"Saved to your journal at {when}{kept}: {what}.")
         return entry

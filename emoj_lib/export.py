@@ -1,0 +1,216 @@
+"""The fast inference path: a model converted to TensorFlow Lite, with its card and measured figures.
+
+:func:`export_model` converts a ``.keras`` model with TensorFlow's own converter (float32, or ``int8=True``
+for post-training integer quantisation of the weights and activations, calibrated on faces), writes
+``<name>.tflite`` (``<name>-int8.tflite``) with its card ``<name>.tflite.json``, and records in the card how
+the converted model compares with the Keras one *measured in the same run*: accuracy on FER2013 PrivateTest
+(or the faces given), faces per second through each, and how often their readings agree.
+
+:class:`FastModel` runs a converted model (LiteRT's interpreter from ``ai-edge-litert``, else TensorFlow's
+``tf.lite.Interpreter``) as a callable that :func:`emoj_lib.inference.predict_proba` takes like a Keras model.
+The :class:`~emoj_lib.recognizer.Recognizer` uses the converted model beside a ``.keras`` file by default when
+:func:`fast_path_ok` accepts its card: made from this very file, faster, and within :data:`MAX_ACCURACY_LOSS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoj_lib.cards import ModelCardError, file_sha256, read_card, write_card
+from emoj_lib.config import FACE_SIZE
+
+FORMATS = ("tflite",)
+MAX_ACCURACY_LOSS = 0.003
+"""The largest accuracy loss (0.3 points) at which the recognizer prefers the fast model."""
+
+
+def fast_model_path(model_path: str | Path, *, int8: bool = False) -> Path:
+    """Return where :func:`export_model` writes the converted model of a ``.keras`` file."""
+    path = Path(model_path)
+    return path.with_name(path.stem + ("-int8" if int8 else "") + ".tflite")
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # TensorFlow's own copy (deprecated in favour of ai-edge-litert, still shipped)
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    return Interpreter
+
+
+class FastModel:
+    """A converted (TFLite) model as a callable: float32 faces (N, 48, 48, 1) in 0..255 -> probabilities (N, 7).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.tflite`` file.
+    num_threads : int, optional
+        Interpreter threads (default: the CPU count).
+    chunk : int
+        Faces per interpreter call: larger batches are run in chunks of this size (the interpreter keeps its
+        tensors allocated for it; small chunks stay in the CPU caches, measured fastest on 2 cores).
+    """
+
+    def __init__(self, path: str | Path, *, num_threads: int | None = None, chunk: int = 32) -> None:
+        self.path = Path(path)
+        self.chunk = chunk
+        if not self.path.is_file():
+            raise FileNotFoundError(f"fast model file not found: {self.path}")
+        try:
+            self._interp = _interpreter_class()(model_path=str(self.path), num_threads=num_threads or os.cpu_count())
+        except (ValueError, RuntimeError) as exc:
+            raise ModelCardError(f"{self.path}: damaged TFLite model ({str(exc)[:200]})") from exc
+        self._input = self._interp.get_input_details()[0]["index"]
+        self._output = self._interp.get_output_details()[0]["index"]
+        self._batch = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Return the probabilities of a float32 batch (N, 48, 48, 1)."""
+        x = np.ascontiguousarray(x, np.float32)
+        if len(x) > self.chunk:
+            return np.concatenate([self(x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)])
+        if x.shape[0] != self._batch:
+            self._interp.resize_tensor_input(self._input, list(x.shape))
+            self._interp.allocate_tensors()
+            self._batch = x.shape[0]
+        self._interp.set_tensor(self._input, x)
+        self._interp.invoke()
+        return np.array(self._interp.get_tensor(self._output), np.float32)
+
+
+def _convert(model, *, int8: bool, calibration: np.ndarray | None) -> bytes:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if int8:
+        faces = calibration if calibration is not None else np.random.default_rng(0).integers(
+            0, 256, (64, FACE_SIZE, FACE_SIZE)).astype(np.float32)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([f[None, :, :, None].astype(np.float32)] for f in faces[:200])
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras' export lists every captured tensor on stdout
+        return converter.convert()
+
+
+def _faces_per_s(model, faces: np.ndarray, repeat: int, batch_size: int) -> tuple[np.ndarray, float]:
+    from emoj_lib.inference import predict_proba
+
+    predict_proba(model, faces[:batch_size], batch_size=batch_size)  # warm-up (tracing, tensor allocation)
+    best, proba = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        proba = predict_proba(model, faces, batch_size=batch_size)
+        best = min(best, time.perf_counter() - t)
+    return proba, len(faces) / best
+
+
+def compare_paths(keras_model, fast_model, faces: np.ndarray, labels: np.ndarray | None = None, *,
+                  repeat: int = 3, batch_size: int = 256) -> dict[str, Any]:
+    """Measure a Keras model and its converted model on the same faces, one after the other.
+
+    Returns
+    -------
+    dict
+        ``faces``, ``keras_faces_per_s``, ``fast_faces_per_s``, ``speedup``, ``argmax_agreement``,
+        ``max_abs_diff`` and, with labels, ``keras_accuracy`` and ``fast_accuracy`` (best of ``repeat`` runs).
+    """
+    p_keras, keras_fps = _faces_per_s(keras_model, faces, repeat, batch_size)
+    p_fast, fast_fps = _faces_per_s(fast_model, faces, repeat, batch_size)
+    out: dict[str, Any] = {"faces": len(faces), "batch_size": batch_size, "threads": os.cpu_count(),
+                           "keras_faces_per_s": round(keras_fps, 1), "fast_faces_per_s": round(fast_fps, 1),
+                           "speedup": round(fast_fps / keras_fps, 3),
+                           "argmax_agreement": float((p_keras.argmax(1) == p_fast.argmax(1)).mean()),
+                           "max_abs_diff": float(np.abs(p_keras - p_fast).max())}
+    if labels is not None:
+        out["keras_accuracy"] = float((p_keras.argmax(1) == labels).mean())
+        out["fast_accuracy"] = float((p_fast.argmax(1) == labels).mean())
+    return out
+
+
+def export_model(model_path: str | Path, format: str = "tflite", *, int8: bool = False,
+                 faces: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 measured_on: str | None = None, repeat: int = 3) -> Path:
+    """Convert a ``.keras`` model for fast inference and write it with its card; return the new file's path.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        The ``.keras`` model (with its card).
+    format : {"tflite"}
+        The target format (TensorFlow Lite, run by LiteRT).
+    int8 : bool
+        Post-training integer quantisation, calibrated on ``faces`` (or random faces when none are given).
+    faces, labels : np.ndarray, optional
+        Faces (N, 48, 48) to measure both paths on, with their labels for accuracy (e.g. FER2013
+        PrivateTest); without faces only the conversion is done and the card has no ``fast_path`` figures,
+        so the recognizer will not choose the converted model by itself.
+    measured_on : str, optional
+        What the faces are (written in the card, e.g. ``"FER2013 PrivateTest"``).
+    repeat : int
+        Timed runs per path (the best counts).
+
+    Returns
+    -------
+    Path
+        ``<name>.tflite`` (``<name>-int8.tflite``) beside the model; its card is ``<that>.json``.
+    """
+    from emoj_lib.cards import load_model
+
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
+    model_path = Path(model_path)
+    model, card = load_model(model_path)
+    out = fast_model_path(model_path, int8=int8)
+    out.write_bytes(_convert(model, int8=int8, calibration=None if faces is None else np.asarray(faces)))
+    new_card = {**card, "format": format, "int8": int8,
+                "source_model": {"file": model_path.name, "sha256": file_sha256(model_path)}}
+    new_card.pop("model_sha256", None)
+    if faces is not None:
+        figures = compare_paths(model, FastModel(out), np.asarray(faces), labels, repeat=repeat)
+        new_card["fast_path"] = {"measured_on": measured_on, **figures}
+    write_card(out, new_card)
+    return out
+
+
+def fast_path_ok(card: dict[str, Any], model_path: str | Path) -> tuple[bool, str]:
+    """Say whether a converted model's card lets the recognizer use it instead of ``model_path``, and why."""
+    source = card.get("source_model") or {}
+    figures = card.get("fast_path") or {}
+    if source.get("sha256") != file_sha256(model_path):
+        return False, "it was converted from another version of the model file"
+    if "fast_accuracy" not in figures or "keras_accuracy" not in figures:
+        return False, "its card has no measured accuracy"
+    if figures["speedup"] <= 1.0:
+        return False, f"it was not faster ({figures['speedup']:.2f}x)"
+    loss = figures["keras_accuracy"] - figures["fast_accuracy"]
+    if loss > MAX_ACCURACY_LOSS:
+        return False, f"it loses {100 * loss:.2f} accuracy points (more than {100 * MAX_ACCURACY_LOSS:.1f})"
+    return True, (f"{figures['speedup']:.2f}x faster, accuracy {figures['fast_accuracy']:.4f} vs "
+                  f"{figures['keras_accuracy']:.4f}")
+
+
+def load_fast_model(model_path: str | Path) -> tuple[FastModel | None, str]:
+    """Return the converted model beside a ``.keras`` file when :func:`fast_path_ok` accepts it (else None), and why.
+
+    The float32 conversion is tried first, then the int8 one.
+    """
+    reasons = []
+    for int8 in (False, True):
+        path = fast_model_path(model_path, int8=int8)
+        if not path.is_file():
+            continue
+        card = read_card(path)
+        ok, why = fast_path_ok(card, model_path)
+        if ok:
+            return FastModel(path), f"{path.name}: {why}"
+        reasons.append(f"{path.name}: {why}")
+    return None, "; ".join(reasons) or "no converted model beside it"

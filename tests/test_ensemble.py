@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from emoj_lib.cards import ModelCardError, preprocessing, read_card, write_card
+from emoj_lib.distill import distill, soft_targets
+from emoj_lib.ensemble import Ensemble
+from emoj_lib.inference import predict_proba
+
+
+def constant(k):
+    def model(x):
+        p = np.zeros((len(x), 7), np.float32)
+        p[:, k] = 1
+        return p
+    return model
+
+
+def test_ensemble_averages_with_weights():
+    faces = np.zeros((3, 48, 48), np.uint8)
+    p = predict_proba(Ensemble([constant(0), constant(3)]), faces)
+    np.testing.assert_allclose(p[:, [0, 3]], 0.5)
+    p = predict_proba(Ensemble([constant(0), constant(3)], weights=[3, 1]), faces)
+    np.testing.assert_allclose(p[0, [0, 3]], [0.75, 0.25])
+    with pytest.raises(ValueError, match="weights"):
+        Ensemble([constant(0)], weights=[1, 2])
+    with pytest.raises(ValueError, match="at least one"):
+        Ensemble([])
+
+
+@pytest.fixture
+def second_model(tmp_path):
+    from emoj_lib.models import build_model
+
+    model = build_model("emojnet", width=4, depth=1, dense=8)
+    path = tmp_path / "second.keras"
+    model.save(path)
+    write_card(path, {"labels": read_card_labels(), "name": "second"})
+    return path
+
+
+def read_card_labels():
+    from emoj_lib.labels import EMOTIONS
+
+    return list(EMOTIONS)
+
+
+def test_recognizer_over_several_models(tiny_model, second_model, learnable):
+    from emoj_lib.recognizer import Recognizer
+
+    faces = learnable.images[:6]
+    a, b = Recognizer(tiny_model).predict(faces), Recognizer(second_model).predict(faces)
+    both = Recognizer([tiny_model, second_model])
+    np.testing.assert_allclose(both.predict(faces), (a + b) / 2, atol=1e-5)
+    assert both.backend == "keras" and "second" in both.name
+    card = read_card(second_model)
+    card["input"] = {"preprocessing": preprocessing(margin=0.3)}
+    write_card(second_model, card)
+    with pytest.raises(ModelCardError, match="fed differently"):
+        Recognizer([tiny_model, second_model])
+
+
+def test_soft_targets_soften_and_mix():
+    def model(x):
+        p = np.full((len(x), 7), 0.02, np.float32)
+        p[:, 3] = 0.88
+        return p
+
+    faces = np.zeros((4, 48, 48), np.uint8)
+    t1 = soft_targets(model, faces, tta="none")
+    t3 = soft_targets(model, faces, temperature=3.0, tta="none")
+    np.testing.assert_allclose(t3.sum(axis=1), 1, rtol=1e-5)
+    assert t3[0, 3] < t1[0, 3] and t3[0, 3] == t3.max()
+    mixed = soft_targets(model, faces, tta="none", labels=np.array([0, 0, 0, 0]), label_weight=0.5)
+    assert mixed[0, 0] == pytest.approx(0.5 + 0.5 * 0.02)
+    with pytest.raises(ValueError, match="needs labels"):
+        soft_targets(model, faces, label_weight=0.5)
+
+
+def band_teacher(x):
+    """A teacher that knows the learnable faces' rule: the emotion is the bright band's row // 6."""
+    k = np.clip(x[..., 0].mean(axis=2).argmax(axis=1) // 6, 0, 6)
+    p = np.full((len(x), 7), 0.05, np.float32)
+    p[np.arange(len(x)), k] = 0.7
+    return p
+
+
+def test_distill_a_student_from_a_teacher_ensemble(learnable, tmp_path):
+    from emoj_lib.models import build_model
+
+    teacher = Ensemble([band_teacher, band_teacher])
+    train, test = learnable.split("Training"), learnable.split("PrivateTest")
+    assert (predict_proba(teacher, test.images).argmax(1) == test.labels).mean() == 1.0
+    student = build_model("emojnet", width=8, depth=2, dense=32, bn_momentum=0.8)
+    before = (predict_proba(student, test.images).argmax(1) == test.labels).mean()
+    result = distill(teacher, student, train, learnable.split("PublicTest"), run_dir=tmp_path / "s", epochs=6,
+                     learning_rate=5e-3, temperature=2.0, label_weight=0.0, batch_size=32, verbose=0)
+    assert result.targets.shape == (len(train), 7) and len(result.history) == 6
+    np.testing.assert_allclose(result.targets.max(axis=1), result.targets[0].max())  # softened, not one-hot
+    assert result.targets.max() < 0.7
+    agree = (predict_proba(result.model, test.images).argmax(1) == predict_proba(teacher, test.images).argmax(1))
+    assert agree.mean() >= 0.35 and agree.mean() > before + 0.15  # chance 1/7: it learns the rule, no label seen
