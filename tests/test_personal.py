@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from conftest import learnable_faces
 
+from emoj_lib.cards import file_sha256
 from emoj_lib.journal import Entry, Journal
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.personal import PersonalizationError, current_model, journal_model, personal_versions, personalize
-from emoj_lib.personal.finetune import file_sha256
 from emoj_lib.recognizer import Recognizer, default_model_path
 from emoj_lib.transfer import TransferConfig
 
@@ -55,7 +55,7 @@ def _personalise_twice(tmp_path, tiny_model, rng):
     assert choice["accuracy"][choice["chosen"]] == max(choice["accuracy"].values())
     assert choice["holdout_faces"] == 35 and choice["adapter_faces"] == 105
     assert choice["accuracy"]["finetuned"] == pytest.approx(result.after["holdout"]["accuracy"], abs=1e-4)
-    assert result.card["sha256"] == file_sha256(result.model_path)
+    assert result.card["model_sha256"] == file_sha256(result.model_path)
     assert not list((journal.folder / "models").glob(".install-*"))
     for path in (journal.folder / "models").rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path

@@ -15,7 +15,6 @@ umask. Earlier versions are kept.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -162,15 +161,6 @@ def owner_only_tree(root: str | Path) -> None:
                 os.chmod(p, 0o600)
 
 
-def file_sha256(path: str | Path) -> str:
-    """Return the SHA-256 of a file (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -180,7 +170,7 @@ def _fsync(path: Path) -> None:
 
 
 def install_model(model_file: str | Path, card: dict[str, Any], dest: str | Path) -> Path:
-    """Install a model and its card at ``dest`` atomically, owner-only; the card gets the model's SHA-256.
+    """Install a model and its card at ``dest`` atomically, owner-only; the card records the model's SHA-256.
 
     Both are written into a temporary folder beside ``dest`` (0o700), fsynced, then renamed into place,
     the card first and the model last: a reader sees the version only once both are complete. A crash
@@ -195,7 +185,7 @@ def install_model(model_file: str | Path, card: dict[str, Any], dest: str | Path
         model_tmp = tmp / dest.name
         shutil.copyfile(model_file, model_tmp)
         os.chmod(model_tmp, 0o600)
-        card_tmp = write_card(model_tmp, dict(card, sha256=file_sha256(model_tmp)))
+        card_tmp = write_card(model_tmp, card)  # records the model file's SHA-256 (model_sha256)
         os.chmod(card_tmp, 0o600)
         for path in (model_tmp, card_tmp, tmp):
             _fsync(path)
