@@ -28,6 +28,7 @@ from emoj_lib import config as cfg
 from emoj_lib.cards import read_card, write_card
 from emoj_lib.data.fer import FerData
 from emoj_lib.errors import EmojError
+from emoj_lib.journal.files import make_private, private_dir
 from emoj_lib.transfer import TransferConfig, TransferResult, fine_tune
 
 MIN_LABELLED = 20
@@ -115,16 +116,16 @@ def personalize(
     versions = personal_versions(journal.folder)
     version = versions[-1][0] + 1 if versions else 1
     models = personal_models_dir(journal.folder)
-    _owner_only_dir(models)
-    _owner_only_dir(models / "runs")
+    private_dir(models)
+    private_dir(models / "runs")
     name = f"personal-v{version}"
     run_dir = models / "runs" / name
-    _owner_only_dir(run_dir)
+    private_dir(run_dir)
     try:
         result = fine_tune(base, faces, config, run_dir=run_dir, reference=reference,
                            replay_data=replay_data, stage=3, name=name, verbose=verbose)
     finally:
-        owner_only_tree(run_dir)
+        make_private(run_dir)
     choice = choose_personal(base, result, faces)
     card = dict(result.card, version=version, journal=str(journal.folder), choice=choice)
     dest = install_model(result.model_path, card, models / f"{name}.keras")
@@ -136,29 +137,6 @@ def _base_model(journal_folder: Path) -> Path:
     from emoj_lib.personal.journal import journal_model
 
     return journal_model(journal_folder)[0]
-
-
-def _owner_only_dir(path: Path) -> None:
-    """Create a folder readable by its owner only, whatever the umask (tightening an existing one)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def owner_only_tree(root: str | Path) -> None:
-    """Make every folder under ``root`` 0o700 and every file 0o600 (symbolic links are left alone)."""
-    root = Path(root)
-    if not root.exists() or root.is_symlink():
-        return
-    os.chmod(root, 0o700 if root.is_dir() else 0o600)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for d in dirnames:
-            p = Path(dirpath, d)
-            if not p.is_symlink():
-                os.chmod(p, 0o700)
-        for f in filenames:
-            p = Path(dirpath, f)
-            if not p.is_symlink():
-                os.chmod(p, 0o600)
 
 
 def _fsync(path: Path) -> None:
