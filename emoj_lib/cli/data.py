@@ -103,6 +103,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people(args: argparse.Namespace) -> int:
+    """Lay out a flat photo folder as DIR/<person>/<emotion>/<photos> (file names give person and emotion)."""
+    from emoj_lib.data.people import JAFFE_PATTERN, layout_people
+
+    table = layout_people(args.source, args.dest, pattern=args.pattern or JAFFE_PATTERN, copy=args.copy)
+    print(f"{args.dest}: {len(table)} photos of {table.person.nunique()} persons")
+    print(table.groupby(["person", "emotion"]).size().unstack(fill_value=0).to_string())
+    return 0
+
+
 def _fer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fer", type=Path, default=None, metavar="CSV",
                         help="FER-format CSV (default: the shared FER2013)")
@@ -150,6 +160,14 @@ def register(sub) -> None:
     imp.add_argument("--usage", default="Training", help="split name when the folder has no split level")
     _face_options(imp)
     _quiet_option(imp)
+
+    ppl = add_command(actions, "people", cmd_people,
+                      "lay out photos named <person>.<emotion>... (JAFFE) as DIR/<person>/<emotion>/<photos>")
+    ppl.add_argument("source", type=Path, help="folder of photos, e.g. ../shared/data/jaffe")
+    ppl.add_argument("dest", type=Path, help="people folder to create")
+    ppl.add_argument("--pattern", default=None,
+                     help="regular expression with groups 'person' and 'emotion' (default: JAFFE's names)")
+    ppl.add_argument("--copy", action="store_true", help="copy the photos (default: symbolic links)")
 
     demo = add_command(actions, "demo", cmd_demo, "the data pipeline demo: FER2013 report and the sample photos "
                        "cropped")
