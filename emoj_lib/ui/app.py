@@ -22,7 +22,7 @@ from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
 from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
-from emoj_lib.personal.journal import MODEL_ENV, model_version
+from emoj_lib.personal.journal import MODEL_ENV, model_version, reading_version
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
 from emoj_lib.ui.page import Scroller, in_voila
@@ -166,14 +166,14 @@ class JournalApp(widgets.VBox):
     # ------------------------------------------------------------------------------------------- set-up
 
     def _load_model(self) -> None:
-        from emoj_lib.recognizer import Recognizer
+        from emoj_lib.personal import journal_recognizer
 
         if not self.model_path.is_file():
             self.model_error = (f"No emotion model at {escape(self.model_path)}: photos cannot be read until it "
                                 "is there (the history still works).")
             return
         try:
-            self.recognizer = Recognizer(self.model_path)
+            self.recognizer = journal_recognizer(self.journal.folder, model_path=self.model_path)
         except Exception as exc:  # a broken model must not break the journal
             log.exception("could not load %s", self.model_path)
             self.model_error = f"The emotion model {escape(self.model_path)} could not be loaded: {escape(exc)}"
@@ -417,8 +417,10 @@ class JournalApp(widgets.VBox):
 
     @property
     def model_version(self) -> str:
-        """The version of the model recorded with each entry (its card's ``version``, else its ``date``)."""
-        return model_version(getattr(self.recognizer, "card", None) or {})
+        """The version recorded with each entry: the model's (card ``version``, else ``date``) [+ the adapter's tag]."""
+        if self.recognizer is None:
+            return ""
+        return reading_version(self.recognizer)
 
     def save(self) -> Entry | None:
         """Save the selected face with the chosen label and the note as a journal entry.
