@@ -132,3 +132,26 @@ def test_cli_predict_with_a_journal(tmp_path, tiny_model, rng, capsys):
     adapted = json.loads(capsys.readouterr().out)
     p0, p1 = (r[0]["faces"][0]["probabilities"] for r in (plain, adapted))
     assert p0 != p1  # the journal's adapter changed the reading
+
+
+def test_your_model_view_shows_counts_accuracies_and_the_curve(tmp_path, tiny_model, rng):
+    from emoj_lib.ui.yourmodel import YourModelView
+
+    base = Recognizer(tiny_model)
+    faces = learnable_faces(rng, 21, "Journal", transpose=True)
+    journal = Journal(tmp_path / "j", fsync=False)
+    rec = journal_recognizer(journal.folder, model_path=tiny_model)
+    view = YourModelView(journal.folder, lambda: rec)
+    view.refresh_if_shown()
+    assert view.summary.value == ""  # nothing computed until asked for
+    view.refresh()
+    assert "Labelled so far: 0" in view.summary.value and view.curve.value == b""
+    for e in _entries(faces, base.predict(faces.images)):
+        journal.append(e)
+    view.refresh()
+    counts = np.bincount(faces.labels, minlength=7)
+    row = "".join(f"<td style='padding:0 8px;text-align:center'>{c}</td>" for c in counts)
+    assert row in view.summary.value and "leave-one-out" in view.summary.value
+    assert bytes(view.curve.value).startswith(b"\x89PNG")
+    ym = your_model(journal.folder, rec)
+    assert f"{100 * ym.personal_accuracy:.0f} %" in view.summary.value

@@ -250,13 +250,13 @@ class YourModel:
 
 def growth_curve(features: np.ndarray, labels: np.ndarray, proba: np.ndarray, strength: float) -> pd.DataFrame:
     """Return the prequential curve: each entry read by an adapter fitted on the entries before it."""
-    from emoj_lib.personal.adapter import _prototypes
+    from emoj_lib.personal.adapter import class_prototypes
 
     rows = []
     for i in range(len(labels)):
         p = proba[i:i + 1]
         if i >= 2 and strength > 0:
-            centre, protos, classes = _prototypes(features[:i], labels[:i])
+            centre, protos, classes = class_prototypes(features[:i], labels[:i])
             p = adapt_probabilities(p, features[i:i + 1], centre, protos, classes, strength)
         rows.append({"entries": i, "emotion": EMOTIONS[labels[i]],
                      "base_correct": bool(proba[i].argmax() == labels[i]),

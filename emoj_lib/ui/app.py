@@ -27,6 +27,7 @@ from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_c
 from emoj_lib.ui.history import HistoryView
 from emoj_lib.ui.page import Scroller, in_voila
 from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
+from emoj_lib.ui.yourmodel import YourModelView
 
 __all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve_model_path"]
 
@@ -150,13 +151,15 @@ class JournalApp(widgets.VBox):
         self.message = widgets.HTML()
         self.message.add_class("emoj-message")
         self.history = HistoryView(self.journal, size=history_size, charts=charts)
+        self.your_model = YourModelView(self.journal.folder, lambda: self.recognizer)
         self.voila = in_voila()
         hint = "" if self.voila else (" &middot; to use it as an app without code: <code>emoj app</code>")
         header = widgets.HTML(
             f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
             f"{self._model_description()} &middot; everything stays on this computer{hint}.</p>")
         self.scroller = Scroller(".emoj-result")
-        super().__init__(children=[header, self.sources, self.message, self.result, self.history, self.scroller])
+        super().__init__(children=[header, self.sources, self.message, self.result, self.history,
+                                   self.your_model, self.scroller])
         self.add_class("emoj-app")
         if self.model_error:
             self.say("error", self.model_error)
@@ -465,5 +468,6 @@ class JournalApp(widgets.VBox):
         kept = " with the photo" if photo is not None else ""
         self.note.value = self.tags.value = ""
         self.history.refresh()
+        self.your_model.refresh_if_shown()
         self.say("success", f"Saved to your journal at {when}{kept}: {what}.")
         return entry
