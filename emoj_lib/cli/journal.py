@@ -211,7 +211,7 @@ def register(sub) -> None:
     add.add_argument("--source", choices=SOURCES, default="file", help="where the photo came from")
     add.add_argument("--keep-photo", action="store_true", help="keep a copy of the photo beside the journal")
     add.add_argument("--model", type=Path, default=None,
-                     help="model (default: $EMOJ_MODEL, else your latest personal model, else the shipped one)")
+                     help="model (default: your latest chosen personal model, else $EMOJ_MODEL, else the shipped one)")
 
     ls = add_command(actions, "list", cmd_list, "the latest entries")
     journal_option(ls)

@@ -82,8 +82,8 @@ class JournalApp(widgets.VBox):
         The journal, or its folder (default :func:`emoj_lib.config.journal_dir`: ``$EMOJ_JOURNAL_DIR`` or
         ``~/emoj-journal``).
     model_path : str or PathLike, optional
-        The model (default :func:`resolve_model_path`: ``$EMOJ_MODEL``, else the journal's latest
-        personal model, else the shipped model). A model that cannot be loaded leaves the app usable
+        The model (default :func:`resolve_model_path`: the journal's latest chosen personal model, else
+        ``$EMOJ_MODEL``, else the shipped model); read through the journal's adapter. A model that cannot be loaded leaves the app usable
         for the history, with a message saying why.
     recognizer : Recognizer, optional
         An already loaded recognizer (instead of ``model_path``; not both).
