@@ -83,8 +83,8 @@ class JournalApp(widgets.VBox):
         ``~/emoj-journal``).
     model_path : str or PathLike, optional
         The model (default :func:`resolve_model_path`: the journal's latest chosen personal model, else
-        ``$EMOJ_MODEL``, else the shipped model); read through the journal's adapter. A model that cannot be loaded leaves the app usable
-        for the history, with a message saying why.
+        ``$EMOJ_MODEL``, else the shipped model); read through the journal's adapter. A model that cannot be
+        loaded leaves the app usable for the history, with a message saying why.
     recognizer : Recognizer, optional
         An already loaded recognizer (instead of ``model_path``; not both).
     local_camera : int, LocalCamera or None
