@@ -13,7 +13,9 @@ The public API, by layer (importing ``emoj_lib`` is quick: TensorFlow is importe
   inference: :func:`predict_proba` (TTA none/flip/tencrop); evaluation: accuracy tables, confusion matrices,
   :func:`evaluation_report`, Display objects (:class:`ConfusionMatrixDisplay`, :class:`ComparisonDisplay`);
 - recognizer: :class:`Recognizer` (photo in, faces and emotions out);
-- journal: :class:`Journal`, :class:`Entry`, :func:`read_journal`; stage 3: :func:`personalize`, :func:`current_model`.
+- journal: :class:`Journal`, :class:`Entry`, :func:`read_journal`; stage 3: the journal's adapter
+  (:func:`journal_recognizer`, :func:`journal_model`, :func:`fit_adapter`, :func:`your_model`) and
+  :func:`personalize`; people folders (:func:`layout_people`, :func:`read_people`).
 """
 
 from emoj_lib.cards import load_model, preprocessing, read_card, write_card
@@ -21,7 +23,9 @@ from emoj_lib.data import FerData, read_fer_csv, write_fer_csv
 from emoj_lib.data.ferplus import FerPlusVotes, ferplus_for, read_ferplus
 from emoj_lib.data.folders import export_image_folder, read_image_folder, save_face_set
 from emoj_lib.data.hygiene import HygieneReport, hygiene_mask, hygiene_report
+from emoj_lib.data.people import layout_people, read_people
 from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset
+from emoj_lib.data.sampling import stratified_sample, stratified_split
 from emoj_lib.displays import ComparisonDisplay, ConfusionMatrixDisplay, HistoryDisplay
 from emoj_lib.distill import distill, soft_targets
 from emoj_lib.ensemble import Ensemble
@@ -63,7 +67,15 @@ from emoj_lib.inference import predict_proba
 from emoj_lib.journal import Entry, Journal, export_csv, read_journal, repair_journal
 from emoj_lib.labels import EMOTIONS, FERPLUS_EMOTIONS, FERPLUS_TO_FER, emotion_index
 from emoj_lib.models import build_model, list_architectures, register_architecture
-from emoj_lib.personal import current_model, personalize
+from emoj_lib.personal import (
+    JournalAdapter,
+    current_model,
+    fit_adapter,
+    journal_model,
+    journal_recognizer,
+    personalize,
+    your_model,
+)
 from emoj_lib.recognizer import FaceReading, Recognizer
 from emoj_lib.training import TrainConfig, train_stage1
 from emoj_lib.transfer import TransferConfig, fine_tune
@@ -95,6 +107,7 @@ __all__ = [
     "HygieneReport",
     "ImageReadError",
     "Journal",
+    "JournalAdapter",
     "JournalNotFoundError",
     "MultipleFacesError",
     "NoFaceError",
@@ -124,8 +137,12 @@ __all__ = [
     "ferplus_for",
     "find_faces",
     "fine_tune",
+    "fit_adapter",
     "hygiene_mask",
     "hygiene_report",
+    "journal_model",
+    "journal_recognizer",
+    "layout_people",
     "list_architectures",
     "load_image",
     "load_model",
@@ -140,12 +157,16 @@ __all__ = [
     "read_ferplus",
     "read_image_folder",
     "read_journal",
+    "read_people",
     "register_architecture",
     "repair_journal",
     "save_explanation",
     "save_face_set",
     "soft_targets",
+    "stratified_sample",
+    "stratified_split",
     "train_stage1",
     "write_card",
     "write_fer_csv",
+    "your_model",
 ]

@@ -47,6 +47,15 @@ SYNONYMS: dict[str, str] = {
 """Common names of the 7 emotions (as used for folder names) -> the canonical name."""
 
 
+def find_emotion(name: str) -> int | None:
+    """Return the FER2013 index of an emotion given by any common name, or None if it names none.
+
+    The lenient form of :func:`emotion_index`, for folder and file names that may or may not be emotions.
+    """
+    key = name.strip().lower()
+    return EMOTIONS.index(SYNONYMS[key]) if key in SYNONYMS else None
+
+
 def emotion_index(name: str) -> int:
     """Return the FER2013 index of an emotion given by any common name.
 

@@ -26,6 +26,7 @@ from emoj_lib.cards import make_card, write_card
 from emoj_lib.data.fer import FerData, read_fer_csv
 from emoj_lib.data.hygiene import hygiene_mask, hygiene_report
 from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset, sample_weights
+from emoj_lib.data.sampling import stratified_sample
 from emoj_lib.evaluation import evaluate_splits
 from emoj_lib.models import build_model
 
@@ -263,18 +264,6 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
     return read_log(run_dir)
 
 
-def _stratified_sample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """Return sorted indices of a stratified random sample of ``n`` of ``labels``."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(labels))
-    if n >= len(labels):
-        return idx
-    strat = labels if np.bincount(labels[labels >= 0]).min(initial=2) >= 2 else None
-    chosen, _ = train_test_split(idx, train_size=n, random_state=seed, stratify=strat)
-    return np.sort(chosen)
-
-
 def stage1_data(fer: FerData, config: TrainConfig, *, ferplus_path: str | Path | None = None,
                 selection: str = "PublicTest") -> dict[str, Any]:
     """Return the stage-1 training and selection data for a configuration.
@@ -308,8 +297,8 @@ def stage1_data(fer: FerData, config: TrainConfig, *, ferplus_path: str | Path |
     tsoft = soft[train_mask] if config.labels == "ferplus_soft" else None
     vsoft = soft[val_mask] if config.labels == "ferplus_soft" else None
     if config.sample:
-        ti = _stratified_sample(train.labels, config.sample, config.seed)
-        vi = _stratified_sample(val.labels, max(config.sample // 5, 50), config.seed)
+        ti = stratified_sample(train.labels, config.sample, config.seed)
+        vi = stratified_sample(val.labels, max(config.sample // 5, 50), config.seed)
         train, val = train.subset(ti), val.subset(vi)
         tsoft = None if tsoft is None else tsoft[ti]
         vsoft = None if vsoft is None else vsoft[vi]
@@ -430,7 +419,7 @@ def data_fingerprint(data: FerData) -> str:
 
 def _sample_split(fer: FerData, split: str, config: TrainConfig) -> FerData:
     part = fer.split(split)
-    return part.subset(_stratified_sample(part.labels, max((config.sample or 0) // 5, 50), config.seed))
+    return part.subset(stratified_sample(part.labels, max((config.sample or 0) // 5, 50), config.seed))
 
 
 def check_run_settings(run_dir: Path, settings: dict[str, Any], file_name: str = "config.json") -> None:

@@ -19,6 +19,7 @@ from emoj_lib import config as cfg
 from emoj_lib.cards import load_model, make_card, write_card
 from emoj_lib.data.fer import FerData
 from emoj_lib.data.pipeline import Augmentation, make_dataset
+from emoj_lib.data.sampling import stratified_split
 from emoj_lib.evaluation import predict_proba, split_metrics
 from emoj_lib.models import feature_blocks, head_layers
 
@@ -98,18 +99,6 @@ class TransferResult:
             for when, figures in (("before", self.before[name]), ("after", self.after[name])):
                 rows.append({"data": name, "when": when, **figures})
         return pd.DataFrame(rows).set_index(["data", "when"])
-
-
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (rest, part) index arrays with ``fraction`` of the faces in ``part``, stratified when possible."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(labels))
-    counts = np.bincount(labels, minlength=1)
-    strat = labels if counts[counts > 0].min() >= 2 and round(fraction * len(labels)) >= (counts > 0).sum() \
-        else None
-    rest, part = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
-    return np.sort(rest), np.sort(part)
 
 
 def holdout_split(data: FerData, fraction: float, seed: int) -> tuple[FerData, FerData]:

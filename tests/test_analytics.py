@@ -283,3 +283,46 @@ def test_calendar_weekly_time_and_corrections_at_1_10_and_1000_entries(journals)
     widths = {t.get_text(): p.get_width() for t, p in zip(corr.get_yticklabels(), corr.patches, strict=True)}
     per = correction_rate(journals[1000])
     assert all(widths[e] == pytest.approx(per.loc[e, "rate"]) for e in widths)
+
+
+# --- the HTML report ----------------------------------------------------------------------------------------------
+
+
+def test_week_summary(entries):
+    from emoj_lib.journal.report import week_summary
+
+    weeks = week_summary(entries)
+    assert list(weeks["week"]) == ["10 Mar 2025", "03 Mar 2025"]  # newest first
+    assert list(weeks["entries"]) == [2, 4] and list(weeks["labelled by you"]) == [1, 2]
+    assert weeks.loc[1, "main emotion"] == "happy" and weeks.loc[1, "mix"] == "happy 2, angry 1, neutral 1"
+
+
+def test_html_report_is_self_contained_and_private(tmp_path):
+    import html
+    import re
+    import stat
+
+    from emoj_lib.journal.report import write_report
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    rng = np.random.default_rng(3)
+    start = datetime(2025, 3, 3, 9, tzinfo=CET)
+    for i in range(12):
+        journal.append(Entry(rng.integers(0, 256, (48, 48), dtype=np.uint8), (0, 0, 48, 48), proba(EMOTIONS[i % 7]),
+                             "upload", "m", "1", timestamp=start + timedelta(days=i),
+                             user_label="sad" if i % 3 else None,
+                             note='<script>alert("x")</script> & more' if i == 4 else f"day {i}", tags=("work",)))
+    (tmp_path / "out").mkdir()
+    path = write_report(journal, tmp_path / "out" / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "<script" not in text and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in text
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", text)  # nothing fetched: it opens offline
+    assert text.count('alt="face" src="data:image/png;base64,') == 12  # every entry with its face
+    assert sum(f'alt="{html.escape(h)}" src="data:image/png;base64,' in text for h in
+               ("How you felt", "Each day's main emotion", "Week by week", "Time of day", "Corrections")) == 5
+    assert "12 entries from 03 March 2025 to 14 March 2025; 8 labelled by you" in text
+    assert text.index("day 11") < text.index("day 10")  # newest first
+    assert "Each week in numbers" in text and "<td>10 Mar 2025</td>" in text
+    empty = write_report(journal.read().entries.iloc[:0], tmp_path / "out" / "empty.html")
+    assert "No entries yet." in empty.read_text(encoding="utf-8")

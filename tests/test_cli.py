@@ -356,3 +356,21 @@ def test_journal_delete_asks_first(small_journal):
     assert done.returncode == 0 and target not in small_journal.read(pixels=False).entries.index
     done = emoj("journal", "delete", entries.index[0], "--yes", "--journal", small_journal.folder)
     assert done.returncode == 0 and len(small_journal.read(pixels=False).entries) == 1
+
+
+def test_journal_export_writes_csv_and_report(small_journal, tmp_path):
+    import csv
+    import stat
+
+    small_journal.amend(small_journal.read(pixels=False).entries.index[2], note="=1+1 looks like a formula")
+    done = emoj("journal", "export", tmp_path / "export", "--journal", small_journal.folder, "--no-charts")
+    assert done.returncode == 0, done.stderr
+    csv_path, html_path = (tmp_path / "export" / n for n in ("emoj-journal.csv", "emoj-journal.html"))
+    assert done.stdout.split() == [str(csv_path), str(html_path)]
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3 and "pixels" not in rows[0]
+    assert not any(v.startswith(("=", "+", "-", "@")) for row in rows for v in row.values())
+    html = html_path.read_text(encoding="utf-8")
+    assert html.count('alt="face"') == 3 and "=1+1 looks like a formula" in html
+    assert stat.S_IMODE(html_path.stat().st_mode) == stat.S_IMODE(csv_path.stat().st_mode) == 0o600

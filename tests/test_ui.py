@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from emoj_lib import config
+from emoj_lib.cli.app import journal_notebook
 from emoj_lib.journal import Entry, Journal
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui import (
@@ -25,7 +26,6 @@ from emoj_lib.ui import (
     resolve_model_path,
 )
 from emoj_lib.ui.camera import _ESM
-from emoj_lib.ui.notebook import JOURNAL_NOTEBOOK, journal_notebook, main, render_journal_notebook
 from emoj_lib.ui.render import draw_faces, probability_bars
 
 JPEG, PNG = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"
@@ -449,6 +449,22 @@ def test_history_charts_follow_the_tab_and_the_filters(tmp_path):
     assert bytes(images["Calendar"].value).startswith(PNG) and bytes(images["Calendar"].value) != calendar
 
 
+def test_history_exports_csv_and_report(tmp_path):
+    import stat
+
+    from emoj_lib.ui import HistoryView
+
+    journal = Journal(tmp_path / "journal", fsync=False)
+    fill_journal(journal, 3)
+    view = HistoryView(journal, charts=False)
+    view.export_button.click()
+    written = sorted((tmp_path / "journal" / "exports").iterdir())
+    assert [p.suffix for p in written] == [".csv", ".html"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
+    assert 'download="' + written[1].name + '" href="data:text/html;base64,' in view.message.value
+    assert written[1].read_text(encoding="utf-8").count('alt="face"') == 3
+
+
 def test_history_edits_an_entry(tmp_path):
     from emoj_lib.ui import HistoryView
 
@@ -552,14 +568,65 @@ def test_draw_faces_scales_and_marks_the_selected_face():
 # --- the notebook --------------------------------------------------------------------------------------------------
 
 
-def test_journal_notebook_is_committed_and_thin():
-    assert JOURNAL_NOTEBOOK.read_text(encoding="utf-8") == render_journal_notebook()
-    assert main(["--check"]) == 0
-    nb = journal_notebook()
+def test_journal_notebook_is_committed_clean_and_thin():
+    import nbformat
+
+    nb = nbformat.read(journal_notebook(), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code[0].metadata["tags"] == ["parameters"]
+    assert code[0].metadata["tags"] == ["parameters"] and nb.cells[0].cell_type == "markdown"
+    assert all(c.outputs == [] and c.execution_count is None for c in code)  # committed without outputs
     assert "JournalApp(journal_dir, model_path=model_path)" in code[1].source
     assert sum(len(c.source.splitlines()) for c in code[1:]) <= 15
+    text = " ".join(c.source for c in nb.cells)
+    assert "Run all cells" not in text and "voila" not in text.lower()  # nothing that only fits a notebook
+    assert "print(" not in code[2].source.split("if out_dir is not None:")[0]  # no footer under Voila
+
+
+def test_voila_is_detected_and_the_app_leaves_out_notebook_text(tmp_path, recognizer, monkeypatch):
+    from emoj_lib.ui.page import in_voila
+
+    monkeypatch.delenv("VOILA_SERVER_URL", raising=False)
+    monkeypatch.delenv("VOILA_BASE_URL", raising=False)
+    monkeypatch.delenv("VOILA_KERNEL_ID", raising=False)
+    assert not in_voila()
+    assert "emoj app" in make_app(tmp_path, recognizer).children[0].value
+    monkeypatch.setenv("VOILA_SERVER_URL", "/")
+    assert in_voila()
+    app = make_app(tmp_path, recognizer)
+    assert "emoj app" not in app.children[0].value and app.voila
+
+
+def test_local_camera_tab_only_when_there_is_a_camera(tmp_path, recognizer):
+    absent = make_app(tmp_path, recognizer, local_camera=FakeLocalCamera(None))
+    assert absent.sources.titles == ("Browser camera", "Upload a photo")
+    image = np.zeros((240, 320, 3), np.uint8)
+    present = make_app(tmp_path, recognizer, local_camera=FakeLocalCamera(image))
+    assert present.sources.titles == ("Browser camera", "Upload a photo", "Camera of this computer")
+
+
+def test_result_is_scrolled_into_view(tmp_path, recognizer, astronaut_jpeg, no_face):
+    app = make_app(tmp_path, recognizer)
+    assert app.scroller.selector == ".emoj-result" and "emoj-result" in app.result._dom_classes
+    upload(app, no_face, "landscape.png")
+    assert app.scroller.requests == 0  # nothing to show
+    upload(app, astronaut_jpeg.read_bytes(), "astronaut.jpg")
+    assert app.scroller.requests == 1
+
+
+def test_emoj_app_runs_a_copy_of_the_notebook(tmp_path):
+    from emoj_lib.cli.app import JUPYTER_DATA, app_command, app_environment
+
+    copy = tmp_path / "journal.ipynb"
+    voila = app_command(copy, lab=False, port=8999, browser=False)
+    assert voila[1:4] == ["-m", "voila", str(copy)] and "--template=emoj" in voila and "--Voila.port=8999" in voila
+    lab = app_command(copy, lab=True, port=None, browser=True)
+    assert lab[1:4] == ["-m", "jupyterlab", str(copy)] and f"--ServerApp.root_dir={tmp_path}" in lab
+    env = app_environment(tmp_path / "j", None)
+    assert env["JUPYTER_PATH"].split(os.pathsep)[0] == str(JUPYTER_DATA) and env["EMOJ_JOURNAL_DIR"] == str(
+        (tmp_path / "j").resolve())
+    template = JUPYTER_DATA / "voila" / "templates" / "emoj"
+    assert "Opening your journal" in (template / "index.html.j2").read_text()
+    assert '"base_template": "lab"' in (template / "conf.json").read_text()
 
 
 @pytest.mark.slow
@@ -570,7 +637,7 @@ def test_journal_notebook_runs(tmp_path, tiny_model):
     face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
     journal.append(Entry(face=face, box=(1, 2, 30, 30), probabilities=np.full(7, 1 / 7), source="file",
                          model="m", model_version="1", user_label="happy"))
-    out = run_notebook(JOURNAL_NOTEBOOK, tmp_path / "05.ipynb",
+    out = run_notebook(journal_notebook(), tmp_path / "05.ipynb",
                        {"journal_dir": journal.folder, "model_path": tiny_model, "out_dir": tmp_path / "charts"},
                        timeout=300)
     import nbformat

@@ -2,9 +2,10 @@
 
 Run ``emoj --help`` or ``emoj <command> --help``. One module per area registers its commands
 (:mod:`~emoj_lib.cli.data`, :mod:`~emoj_lib.cli.train`, :mod:`~emoj_lib.cli.models`, :mod:`~emoj_lib.cli.tune`,
-:mod:`~emoj_lib.cli.notebooks`, :mod:`~emoj_lib.cli.journal`, :mod:`~emoj_lib.cli.demo`): a ``register(sub)``
-function adding its parsers, each with its handler ``cmd_*(args) -> int``. Options that set a configuration are
-derived from its dataclass (:mod:`~emoj_lib.cli.options`), so the defaults live there.
+:mod:`~emoj_lib.cli.notebooks`, :mod:`~emoj_lib.cli.journal`, :mod:`~emoj_lib.cli.app`,
+:mod:`~emoj_lib.cli.demo`): a ``register(sub)`` function adding its parsers, each with its handler
+``cmd_*(args) -> int``. Options that set a configuration are derived from its dataclass
+(:mod:`~emoj_lib.cli.options`), so the defaults live there.
 
 Exit status: 0 done, 1 a failed step or bad data (one line ``emoj: error: ...`` naming the file, row or field),
 2 bad arguments. Only the project's own errors (:class:`~emoj_lib.errors.EmojError`) and file-system errors that
@@ -23,7 +24,7 @@ from emoj_lib.errors import EmojError
 
 __all__ = ["build_parser", "main", "quiet_libraries"]
 
-COMMAND_MODULES = ("train", "models", "tune", "data", "notebooks", "journal", "demo")
+COMMAND_MODULES = ("train", "models", "tune", "data", "notebooks", "journal", "app", "demo")
 """The modules of :mod:`emoj_lib.cli` whose ``register`` adds commands, in the order ``emoj --help`` lists them."""
 
 PATH_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)

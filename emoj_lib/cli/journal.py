@@ -162,6 +162,22 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the journal for other programs and people: a CSV without the faces, and a self-contained HTML report."""
+    from emoj_lib.journal import export_csv
+    from emoj_lib.journal.report import write_report
+
+    journal = open_journal(args.journal)
+    args.out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = journal.read(pixels=not args.csv_only)
+    written = [export_csv(data, args.out / "emoj-journal.csv")]
+    if not args.csv_only:
+        written.append(write_report(data.entries, args.out / "emoj-journal.html", charts=not args.no_charts))
+    for path in written:
+        print(path)
+    return 0
+
+
 def cmd_personalize(args: argparse.Namespace) -> int:
     """Fine-tune the user's model on their labelled entries (stage 3) and save a new version."""
     from emoj_lib.personal import personalize
@@ -227,6 +243,13 @@ def register(sub) -> None:
     journal_option(de)
     de.add_argument("entry", help="the entry's id, or its start (as emoj journal list shows it)")
     de.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
+
+    ex = add_command(actions, "export", cmd_export,
+                     "write a CSV (no faces; safe in spreadsheets) and an HTML report (charts, weeks, faces)")
+    journal_option(ex)
+    ex.add_argument("out", type=Path, help="folder for emoj-journal.csv and emoj-journal.html (created)")
+    ex.add_argument("--csv-only", action="store_true", help="write the CSV only")
+    ex.add_argument("--no-charts", action="store_true", help="an HTML report without the charts (faster)")
 
     rp = add_command(actions, "repair", cmd_repair, "rebuild a damaged journal, keeping every readable row and a "
                      "backup of the original")

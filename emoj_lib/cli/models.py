@@ -13,7 +13,7 @@ from pathlib import Path
 from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command
 from emoj_lib.cli.progress import CountingModel, progress_bar
-from emoj_lib.errors import EmojError, MultipleFacesError
+from emoj_lib.errors import EmojError, MultipleFacesError, NoFaceError
 from emoj_lib.export import FORMATS
 from emoj_lib.faces.cropping import DEFAULT_POLICY, POLICIES
 from emoj_lib.inference import TTA_MODES
@@ -50,6 +50,8 @@ def _analyze(rec, photo: Path, policy: str, keep_crops: bool = False) -> dict:
         n = len(rec.analyze(photo, policy="all"))
         return {"photo": str(photo), "error": f"{n} faces found; --policy single wants exactly one "
                                               "(use --policy largest or --policy all)"}
+    except NoFaceError:
+        return {"photo": str(photo), "faces": []}
     except EmojError as exc:
         return {"photo": str(photo), "error": str(exc)}
 

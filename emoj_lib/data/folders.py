@@ -41,7 +41,7 @@ from emoj_lib.faces import (
     load_image,
 )
 from emoj_lib.faces.images import read_header
-from emoj_lib.labels import EMOTIONS, SYNONYMS, emotion_index
+from emoj_lib.labels import EMOTIONS, SYNONYMS, emotion_index, find_emotion
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +162,6 @@ def _label_index(label: int | str | None) -> int:
     raise ValueError(f"label must be None, an emotion name or an index 0..{len(EMOTIONS) - 1}, got {label!r}")
 
 
-def _emotion_of(folder: str) -> int | None:
-    key = folder.strip().lower()
-    return EMOTIONS.index(SYNONYMS[key]) if key in SYNONYMS else None
-
-
 def _sort_files(root: Path, folder: Path, usage: str, label: int, recursive: bool,
                 jobs: list[_Job], done: list[_Result]) -> None:
     """Add the images of ``folder`` to ``jobs`` and its other files to ``done`` ("not an image")."""
@@ -186,7 +181,7 @@ def _emotion_jobs(root: Path, usage: str, recursive: bool) -> tuple[list[_Job], 
     done: list[_Result] = []
     for split, folder in splits or [(usage, root)]:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-            label = _emotion_of(sub.name)
+            label = find_emotion(sub.name)
             if label is None:
                 reason = f"folder name {sub.name!r} is not an emotion; expected one of {', '.join(sorted(SYNONYMS))}"
                 done.append(_Result(_record(sub.relative_to(root).as_posix(), split, UNLABELLED, "unknown folder",

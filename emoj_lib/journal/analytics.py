@@ -511,7 +511,8 @@ def plot_calendar(entries: pd.DataFrame, *, value: str = "dominant", use_labels:
     if table.shape[1] == 0:
         return _empty(ax, title)
     step = max(1, -(-table.shape[1] // 13))
-    labels = [d.strftime("%d %b %y") if i % step == 0 else "" for i, d in enumerate(table.columns)]
+    labels = [d.strftime("%d %b") + (f"\n{d.year}" if i == 0 or (d.day <= 7 * step and d.month == 1) else "")
+              if i % step == 0 else "" for i, d in enumerate(table.columns)]
     if value == "count":
         sns.heatmap(table.set_axis(labels, axis=1), cmap="Greens", linewidths=0.5, linecolor="white", square=True,
                     cbar_kws={"label": "entries"}, xticklabels=True, ax=ax)

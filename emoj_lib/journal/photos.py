@@ -63,7 +63,7 @@ def clean_photo(photo: Any) -> tuple[bytes, str]:
         Not a JPEG or PNG, too large, damaged, or not a regular file; the message names it.
 
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     data, name = _read_source(photo)
     if data is None:
@@ -83,9 +83,11 @@ def clean_photo(photo: Any) -> tuple[bytes, str]:
                                      f"give a smaller photo")
             upright = ImageOps.exif_transpose(image)
             upright.load()
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{name}: damaged {fmt} file (its header cannot be read)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, ImageReadError):
-            raise
         raise ImageReadError(f"{name}: damaged {fmt} file ({exc})") from None
     return _encode(upright, fmt), ext
 

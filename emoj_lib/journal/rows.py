@@ -19,7 +19,7 @@ from emoj_lib.journal.problems import ProblemLog
 from emoj_lib.journal.records import Record, iter_records
 
 N_PIXELS = config.FACE_SIZE * config.FACE_SIZE
-_VALUE = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_VALUE = r"(?:1[0-9][0-9]|2[0-4][0-9]|25[0-5]|[1-9][0-9]|[0-9])"  # 0..255, no leading zero; 3 digits first
 _PIXELS_RE = re.compile(rf"(?:{_VALUE} ){{{N_PIXELS - 1}}}{_VALUE}")
 
 

@@ -5,7 +5,8 @@
 - :class:`CameraWidget`: the browser's webcam as a widget (anywidget, inline JavaScript, no CDN);
   :class:`LocalCamera`: a camera of the machine running the kernel (OpenCV);
 - :class:`HistoryView`: the latest entries with their faces, and the mood charts;
-- :mod:`emoj_lib.ui.notebook`: the source of ``notebooks/05_journal.ipynb`` (``python -m emoj_lib.ui.notebook``).
+- :mod:`emoj_lib.ui.page`: whether Voila serves the app, and scrolling the page to its result;
+  ``notebooks/05_journal.ipynb`` shows the app (``emoj app`` serves a copy of it).
 
 Importing this package imports ipywidgets and anywidget, not TensorFlow (the model is loaded by the app).
 """

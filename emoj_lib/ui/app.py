@@ -24,6 +24,7 @@ from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
+from emoj_lib.ui.page import Scroller, in_voila
 from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
 
 __all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve_model_path"]
@@ -173,10 +174,13 @@ class JournalApp(widgets.VBox):
         self.message = widgets.HTML()
         self.message.add_class("emoj-message")
         self.history = HistoryView(self.journal, size=history_size, charts=charts)
+        self.voila = in_voila()
+        hint = "" if self.voila else (" &middot; to use it as an app without code: <code>emoj app</code>")
         header = widgets.HTML(
             f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
-            f"{self._model_description()} &middot; everything stays on this computer.</p>")
-        super().__init__(children=[header, self.sources, self.message, self.result, self.history])
+            f"{self._model_description()} &middot; everything stays on this computer{hint}.</p>")
+        self.scroller = Scroller(".emoj-result")
+        super().__init__(children=[header, self.sources, self.message, self.result, self.history, self.scroller])
         self.add_class("emoj-app")
         if self.model_error:
             self.say("error", self.model_error)
@@ -227,8 +231,11 @@ class JournalApp(widgets.VBox):
             "both run here).</p>"), widgets.HBox([self.local_button, self.local_retry]), self.local_status])
         self._probe_local_camera()
 
-        self.sources = widgets.Tab(children=[camera_box, upload_box, local_box],
-                                   titles=["Browser camera", "Upload a photo", "Local camera"])
+        boxes, titles = [camera_box, upload_box], ["Browser camera", "Upload a photo"]
+        if not self.local_button.disabled:  # the tab of the computer's camera only when there is one
+            boxes.append(local_box)
+            titles.append("Camera of this computer")
+        self.sources = widgets.Tab(children=boxes, titles=titles)
 
     def _build_result(self) -> None:
         self.photo_view = widgets.Image(format="jpeg", layout=widgets.Layout(max_width="480px"))
@@ -375,6 +382,7 @@ class JournalApp(widgets.VBox):
         self.face_choice.layout.display = "" if len(readings) > 1 else "none"
         self.select_face(0)
         self.result.layout.display = ""
+        self.scroller.scroll()  # the result may be below the fold (a phone, a small window)
         if len(readings) == 1:
             self.say("info", "Found your face. Check the emotion below, correct it if it is wrong, and save.")
         else:

@@ -7,10 +7,12 @@ the start of the note; its "Edit" button opens the editor (label, note, tags; de
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import warnings
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -225,9 +227,14 @@ class HistoryView(widgets.VBox):
         self.search.add_class("emoj-search")
         self.clear_button = widgets.Button(description="All entries", layout=narrow)
         self.clear_button.on_click(lambda _: self.clear_filters())
+        self.export_button = widgets.Button(description="Export (CSV + report)", icon="download", layout=narrow,
+                                            tooltip="a CSV without faces and an HTML report")
+        self.export_button.add_class("emoj-export")
+        self.export_button.on_click(lambda _: self.export())
         for control in (self.start, self.end, self.emotion, self.tag, self.search):
             control.observe(self._on_filter, names="value")
-        self.filters = widgets.HBox([self.start, self.end, self.emotion, self.tag, self.search, self.clear_button],
+        self.filters = widgets.HBox([self.start, self.end, self.emotion, self.tag, self.search, self.clear_button,
+                                     self.export_button],
                                     layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
 
     def _build_pager(self) -> None:
@@ -401,6 +408,29 @@ class HistoryView(widgets.VBox):
         self._say(f"Deleted entry {escape(short_id(entry_id))}: its face and photo are gone from your journal "
                   "folder.")
         return True
+
+    def export(self, folder: str | os.PathLike[str] | None = None) -> list[Path]:
+        """Write a CSV without the faces and the HTML report of every entry; offer them as downloads; return them.
+
+        The files go to ``folder`` (default ``<journal>/exports``), named after the time of the export.
+        """
+        from emoj_lib.journal import export_csv
+        from emoj_lib.journal.report import write_report
+
+        out = Path(folder) if folder is not None else self.journal.folder / "exports"
+        stem = "emoj-journal-" + datetime.now().strftime("%Y%m%d-%H%M%S")
+        try:
+            out.mkdir(mode=0o700, parents=True, exist_ok=True)
+            data = self.journal.read(pixels=True)
+            written = [export_csv(data, out / f"{stem}.csv"), write_report(data.entries, out / f"{stem}.html")]
+        except (OSError, ValueError) as exc:
+            self._say(f"Could not export the journal: {escape(exc)}", error=True)
+            return []
+        links = " and ".join(
+            f'<a download="{escape(p.name)}" href="data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}">'
+            f"{escape(p.name)}</a>" for p, mime in zip(written, ("text/csv", "text/html"), strict=True))
+        self._say(f"Exported to {escape(out)}: {links} (click to download a copy).")
+        return written
 
     def _say(self, text: str, *, error: bool = False) -> None:
         color = "#b71c1c" if error else "#1b5e20"

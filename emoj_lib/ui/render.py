@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from emoj_lib.journal import EMOTION_COLORS
+from emoj_lib.journal.report import figure_png
 from emoj_lib.labels import EMOTIONS
 
 __all__ = ["draw_faces", "encode_image", "enlarge", "figure_png", "probability_bars"]
@@ -123,35 +124,6 @@ def probability_bars(probabilities: Sequence[float], *, highlight: str | None = 
             f'width:{width:.1f}%;height:14px;border-radius:2px"></div></td>'
             f'<td style="padding:1px 0 1px 8px;text-align:right">{100 * value:.1f}%</td></tr>')
     return '<table class="emoj-probabilities" style="border-collapse:collapse">' + "".join(rows) + "</table>"
-
-
-def figure_png(draw: Callable[..., Any], *args: Any, figsize: tuple[float, float] = (9, 3.6), dpi: int = 90,
-               **kwargs: Any) -> bytes:
-    """Draw a plot on a new figure (no pyplot, no global state) and return it as PNG bytes.
-
-    Parameters
-    ----------
-    draw : callable
-        A plotting function taking ``ax=`` (e.g. :func:`emoj_lib.journal.plot_mood`).
-    *args, **kwargs
-        Passed to ``draw``.
-    figsize : tuple of float
-        Inches.
-    dpi : int
-        Dots per inch.
-
-    Returns
-    -------
-    bytes
-
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-    draw(*args, ax=fig.subplots(), **kwargs)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 def escape(text: str) -> str:
