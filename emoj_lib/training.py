@@ -260,6 +260,8 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, shuffle=False,
                   verbose=1 if verbose == 1 else 0)
     if (run_dir / "best.weights.h5").exists():
+        if not model.optimizer.built:  # a finished run that was not fitted again: its file holds the optimizer's
+            model.optimizer.build(model.trainable_variables)  # state too, which a bare optimizer skips loudly
         model.load_weights(run_dir / "best.weights.h5")
     return read_log(run_dir)
 

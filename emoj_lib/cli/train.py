@@ -46,6 +46,8 @@ TRANSFER_HELP = {
     "weight_decay": "AdamW decoupled weight decay",
     "holdout": "fraction of the new faces held out to report accuracy (when the data has no test split)",
     "seed": "seeds the splits, shuffling and augmentation",
+    "replay": "FER2013 Training faces mixed in against forgetting (none: automatic, twice the new training "
+              "faces within 1000..4000; 0: no replay)",
 }
 """Help of the stage-2 options whose docstring entry describes several fields."""
 
@@ -143,7 +145,7 @@ def register(sub) -> None:
     s2.add_argument("data", type=Path, help="image folder root/<emotion>/* (photos are cropped) or a FER-format CSV")
     s2.add_argument("--model", type=Path, default=None, metavar="PATH",
                     help="starting model (default: the shipped model)")
-    add_config_options(s2, TransferConfig, skip=["replay"], help=TRANSFER_HELP)
+    add_config_options(s2, TransferConfig, help=TRANSFER_HELP)
     s2.add_argument("--augment", action="store_true", help="augment the new faces (default: no)")
     s2.add_argument("--fer", type=Path, default=None, metavar="CSV",
                     help="FER2013 for the before/after PrivateTest figures")
