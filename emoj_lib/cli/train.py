@@ -12,6 +12,7 @@ from pathlib import Path
 
 from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command, add_config_options, config_from_args, key_value
+from emoj_lib.cli.progress import epoch_progress
 from emoj_lib.training import LABEL_SOURCES, TrainConfig
 from emoj_lib.transfer import TransferConfig
 
@@ -78,7 +79,8 @@ def cmd_stage1(args: argparse.Namespace) -> int:
 
     config = config_from_args(TrainConfig, args, hyperparameters=dict(args.hp),
                               augmentation=_augmentation(args.augment_strength))
-    result = train_stage1(config, fer_path=args.fer, ferplus_path=args.ferplus, run_dir=args.run_dir, verbose=2)
+    result = train_stage1(config, fer_path=args.fer, ferplus_path=args.ferplus, run_dir=args.run_dir, verbose=2,
+                          callbacks=[epoch_progress()])
     print(result.metrics.round(4).to_string())
     print(f"model: {result.model_path}")
     if args.export:
