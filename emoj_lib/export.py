@@ -210,6 +210,8 @@ def load_fast_model(model_path: str | Path) -> tuple[FastModel | None, str]:
             continue
         card = read_card(path)
         ok, why = fast_path_ok(card, model_path)
+        if ok and card.get("model_sha256") != file_sha256(path):
+            ok, why = False, "the file's SHA-256 is not the one its card records (changed or damaged)"
         if ok:
             return FastModel(path), f"{path.name}: {why}"
         reasons.append(f"{path.name}: {why}")

@@ -1,7 +1,7 @@
 """Run the research notebooks with parameters: one notebook, or all of them into ``reports/``.
 
 The committed ``notebooks/*.ipynb`` are the sources: edit them in Jupyter, then strip what a run leaves
-(``python -m emoj_lib.notebooks --clean``, :func:`clean_notebooks`) before committing; the tests check that
+(``emoj notebooks --clean``, :func:`clean_notebooks`) before committing; the tests check that
 every notebook is clean and ruff lints their code.
 
 Each notebook opens with a cell tagged ``parameters`` (the papermill convention). :func:`run_notebook`
@@ -10,22 +10,20 @@ the executed copy (outputs included; saved after every cell, so a long run can b
 Jupyter's ``python3``, which resolves to the interpreter that runs this module (the project's virtual
 environment).
 
-From the command line (the same defaults as :func:`run_all`)::
+From the command line (:mod:`emoj_lib.cli.notebooks`, the same defaults as :func:`run_all`)::
 
-    python -m emoj_lib.notebooks                       # every notebook, on the full data, into reports/
-    python -m emoj_lib.notebooks 00_explore_data -p fer_path=my.csv
-    python -m emoj_lib.notebooks -p 02_stage2_transfer:photos_dir=~/faces -p epochs=5
-    python -m emoj_lib.notebooks --copy ~/emoj-notebooks  # copies to open in Jupyter (after pip install too)
-    python -m emoj_lib.notebooks --clean                 # strip outputs before committing
+    emoj notebooks                                     # every notebook, on the full data, into reports/
+    emoj notebooks 00_explore_data -p fer_path=my.csv
+    emoj notebooks -p 02_stage2_transfer:photos_dir=~/faces -p epochs=5
+    emoj notebooks --copy ~/emoj-notebooks             # copies to open in Jupyter (after pip install too)
+    emoj notebooks --clean                             # strip outputs before committing
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import logging
 import os
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,35 +94,6 @@ def _plain(value: Any) -> Any:
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 """The kernel every emoJ notebook names (the environment's own Python)."""
-
-
-def build_notebook(cells: Iterable[tuple[str, str]], id_prefix: str) -> Any:
-    """Return an ``nbformat`` v4 notebook from ``(kind, text)`` cells: no outputs, fixed cell ids.
-
-    Only :mod:`emoj_lib.ui.notebook` (the generator of ``05_journal``) still uses it; it goes with that module.
-
-    Parameters
-    ----------
-    cells : iterable of (str, str)
-        ``kind`` is ``"markdown"``, ``"code"`` or ``"parameters"`` (a code cell tagged ``parameters``).
-    id_prefix : str
-        Cell ids are ``<id_prefix>-<index>``, so that regenerating a notebook gives identical files.
-    """
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    for i, (kind, text) in enumerate(cells):
-        if kind == "markdown":
-            cell = nbformat.v4.new_markdown_cell(text)
-        else:
-            cell = nbformat.v4.new_code_cell(text)
-            if kind == "parameters":
-                cell.metadata["tags"] = ["parameters"]
-        cell.id = f"{id_prefix}-{i:02d}"
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nb
 
 
 def clean_notebook(nb: Any) -> Any:
@@ -402,80 +371,3 @@ def parse_assignments(items: Iterable[str], declared: Mapping[str, Iterable[str]
         for name in names:
             out.setdefault(name, {})[key] = _value(text)
     return out
-
-
-def _parser() -> argparse.ArgumentParser:
-    """Return the parser of the command line (``python -m emoj_lib.notebooks``, ``emoj notebooks``)."""
-    parser = argparse.ArgumentParser(prog="python -m emoj_lib.notebooks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", help="notebook names without .ipynb (default: all)")
-    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="[NOTEBOOK:]KEY=VALUE",
-                        help="a parameter for every notebook that declares it, or for one notebook")
-    parser.add_argument("--out", type=Path, default=cfg.REPORTS_DIR, help="report folder (default reports/)")
-    parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
-    parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: none)")
-    parser.add_argument("--list", action="store_true", help="list the notebooks and their parameters, then stop")
-    parser.add_argument("--copy", type=Path, metavar="DIR",
-                        help="copy the notebooks into DIR (to open in Jupyter), then stop")
-    parser.add_argument("--clean", action="store_true",
-                        help="strip outputs, execution counts and metadata from the notebooks (in place), then stop")
-    return parser
-
-
-def _list(declared: Mapping[str, Mapping[str, Any]]) -> int:
-    for name, values in declared.items():
-        print(name)
-        for key, value in values.items():
-            print(f"    {key} = {value!r}")
-    return 0
-
-
-def _copy(parser: argparse.ArgumentParser, dest: Path, chosen: list[str], notebooks_dir: Path) -> int:
-    try:
-        copies = copy_notebooks(dest, chosen, notebooks_dir=notebooks_dir)
-    except FileExistsError as exc:
-        parser.error(str(exc))
-    for path in copies:
-        print(path)
-    return 0
-
-
-def _clean(paths: Iterable[Path]) -> int:
-    for path in clean_notebooks(paths):
-        print(f"cleaned {path}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: execute notebooks with parameters into a report folder (or list or clean them)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    found = {p.stem: p for p in list_notebooks(args.notebooks_dir)}
-    chosen = args.notebooks or list(found)
-    missing = [n for n in chosen if n not in found]
-    if missing:
-        parser.error(f"no notebook(s) {missing}; notebooks: {sorted(found)}")
-    if args.copy is not None:
-        return _copy(parser, args.copy, chosen, args.notebooks_dir)
-    if args.clean:
-        return _clean(found[n] for n in chosen)
-    declared = {n: notebook_parameters(found[n]) for n in chosen}
-    if args.list:
-        return _list(declared)
-    try:
-        params = parse_assignments(args.parameter, declared)
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
-        done = run_all(args.out, params, notebooks=chosen, notebooks_dir=args.notebooks_dir, timeout=args.timeout,
-                       progress=sys.stderr.isatty())
-    except NotebookError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for name, path in done.items():
-        print(f"{name}: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

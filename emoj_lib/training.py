@@ -260,6 +260,8 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, shuffle=False,
                   verbose=1 if verbose == 1 else 0)
     if (run_dir / "best.weights.h5").exists():
+        if not model.optimizer.built:  # a finished run that was not fitted again: its file holds the optimizer's
+            model.optimizer.build(model.trainable_variables)  # state too, which a bare optimizer skips loudly
         model.load_weights(run_dir / "best.weights.h5")
     return read_log(run_dir)
 
@@ -324,6 +326,7 @@ def train_stage1(
     ferplus_path: str | Path | None = None,
     run_dir: str | Path | None = None,
     verbose: int = 2,
+    callbacks: list | None = None,
 ) -> TrainResult:
     """Stage 1: train a model on FER2013 Training, select on PublicTest, report every split.
 
@@ -340,6 +343,8 @@ def train_stage1(
         ``config.json`` that differs from ``config`` is refused (start a new folder instead).
     verbose : int
         0 silent, 1 progress bar, 2 one line per epoch.
+    callbacks : list, optional
+        Extra Keras callbacks for the fit (e.g. :func:`emoj_lib.cli.progress.epoch_progress`).
 
     Returns
     -------
@@ -372,7 +377,8 @@ def train_stage1(
         history = fit_model(model, train_ds, val_ds, run_dir=run_dir, epochs=config.epochs,
                             learning_rate=config.learning_rate, min_learning_rate=config.min_learning_rate,
                             warmup_epochs=config.warmup_epochs, weight_decay=config.weight_decay,
-                            label_smoothing=config.label_smoothing, patience=config.patience, verbose=verbose)
+                            label_smoothing=config.label_smoothing, patience=config.patience, verbose=verbose,
+                            callbacks=callbacks)
     model = export_float32(model, config.architecture, config.hyperparameters)
     eval_data = fer if config.sample is None else FerData.concat([train, val, _sample_split(fer, "PrivateTest",
                                                                                               config)])

@@ -7,6 +7,7 @@ data, and optionally on FER2013 PrivateTest (how much the model forgot), is meas
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +22,10 @@ from emoj_lib.data.fer import FerData
 from emoj_lib.data.pipeline import Augmentation, make_dataset
 from emoj_lib.data.sampling import stratified_split
 from emoj_lib.evaluation import predict_proba, split_metrics
+from emoj_lib.labels import EMOTIONS
 from emoj_lib.models import feature_blocks, head_layers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,8 +48,9 @@ class TransferConfig:
     validation
         Fraction of the remaining faces used to pick the best epoch (0: keep the last epoch).
     replay
-        Number of FER2013 Training faces mixed into the training faces (so that general skill is not
-        forgotten; used by stage 3).
+        Number of FER2013 Training faces mixed into the training faces, so that what the new data lacks
+        (a class, a kind of face) is not forgotten. ``None`` (default): :func:`auto_replay` of the number of
+        new training faces; ``0``: no replay.
     seed
         Seeds the splits, the replay sample, shuffling and augmentation.
     """
@@ -62,7 +67,7 @@ class TransferConfig:
     weight_decay: float = 1e-4
     holdout: float = 0.2
     validation: float = 0.15
-    replay: int = 0
+    replay: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -70,6 +75,8 @@ class TransferConfig:
             self.augmentation = Augmentation(**self.augmentation)
         if not 0 < self.holdout < 1 or not 0 <= self.validation < 1:
             raise ValueError("holdout must be in (0, 1) and validation in [0, 1)")
+        if self.replay is not None and self.replay < 0:
+            raise ValueError("replay must be >= 0 (0: no replay) or None (automatic)")
         if self.head_epochs < 0 or self.fine_tune_epochs < 0 or self.head_epochs + self.fine_tune_epochs == 0:
             raise ValueError("head_epochs and fine_tune_epochs must be >= 0, and not both 0")
 
@@ -101,13 +108,58 @@ class TransferResult:
         return pd.DataFrame(rows).set_index(["data", "when"])
 
 
-def holdout_split(data: FerData, fraction: float, seed: int) -> tuple[FerData, FerData]:
-    """Split new data into training and held-out faces: its own test split if it has one, else at random."""
+REPLAY_MIN, REPLAY_MAX = 1000, 4000
+"""Bounds of the automatic replay (see :func:`auto_replay`)."""
+
+NO_GROUPS_WARNING = ("no groups: faces of one person (or frames of one sequence) may be on both sides of the "
+                     "holdout, so held-out accuracy can be optimistic; give groups (a 'group' column, a "
+                     "<group>/ folder level or a file-name pattern)")
+
+
+def auto_replay(n_train: int) -> int:
+    """Return the default number of replay faces: twice the new training faces, within 1,000..4,000."""
+    return int(min(max(2 * n_train, REPLAY_MIN), REPLAY_MAX))
+
+
+def holdout_split(data: FerData, fraction: float, seed: int,
+                  groups: np.ndarray | None = None) -> tuple[FerData, FerData, str]:
+    """Split new data into training and held-out faces; return both and how the split was made.
+
+    Its own test split if it has one; else, with ``groups`` (one name per face), whole groups are held
+    out (no group on both sides); else stratified at random (the method then carries a warning).
+    """
     for test in ("PrivateTest", "PublicTest"):
         if (data.usage == test).any() and (data.usage != test).any():
-            return data.subset(data.usage != test), data.subset(data.usage == test)
+            return data.subset(data.usage != test), data.subset(data.usage == test), f"the data's own {test} split"
+    if groups is not None:
+        rest, part = stratified_split(data.labels, fraction, seed, groups=groups)
+        names = np.asarray(groups)
+        return (data.subset(rest), data.subset(part),
+                f"group-aware: {len(set(names[part]))} of {len(set(names))} groups held out")
     rest, part = stratified_split(data.labels, fraction, seed)
-    return data.subset(rest), data.subset(part)
+    return data.subset(rest), data.subset(part), f"random, stratified; {NO_GROUPS_WARNING}"
+
+
+def recall_per_class(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Return ``recall_<emotion>`` for every emotion present in ``y_true``."""
+    pred = np.asarray(proba).argmax(axis=1)
+    return {f"recall_{EMOTIONS[c]}": float((pred[y_true == c] == c).mean()) for c in np.unique(y_true) if c >= 0}
+
+
+def replay_sample(replay_data: FerData | None, n: int, seed: int) -> FerData | None:
+    """Return ``n`` faces drawn at random from ``replay_data`` (default: FER2013 Training when present)."""
+    if n == 0:
+        return None
+    if replay_data is None:
+        if not cfg.fer2013_path().is_file():
+            log.warning("no replay: %s not found (classes the new data lacks may be forgotten)",
+                        cfg.fer2013_path())
+            return None
+        from emoj_lib.data import read_fer_csv
+
+        replay_data = read_fer_csv(cfg.fer2013_path(), usage=["Training"])
+    rng = np.random.default_rng(seed)
+    return replay_data.subset(np.sort(rng.choice(len(replay_data), size=min(n, len(replay_data)), replace=False)))
 
 
 def _clone(model):
@@ -153,88 +205,31 @@ def _reinit_head(model, seed: int) -> None:
                 var.assign(init(var.shape, dtype=var.dtype))
 
 
-def fine_tune(
-    model_path: str | Path,
-    data: FerData,
-    config: TransferConfig | None = None,
-    *,
-    run_dir: str | Path | None = None,
-    reference: FerData | None = None,
-    replay_data: FerData | None = None,
-    stage: int = 2,
-    name: str | None = None,
-    verbose: int = 2,
-) -> TransferResult:
-    """Adapt a trained model to new labelled faces (stage 2; stage 3 calls it with replay).
-
-    Parameters
-    ----------
-    model_path : str or Path
-        The starting model (``.keras`` with its card).
-    data : FerData
-        The new labelled faces (e.g. from :func:`~emoj_lib.data.folders.read_image_folder`).
-    config : TransferConfig, optional
-        Phases, learning rates, splits and replay.
-    run_dir : str or Path, optional
-        Run folder (default ``runs/stage<stage>-<name>``); the model is saved there as ``model.keras``.
-    reference : FerData, optional
-        A fixed evaluation set measured before and after (e.g. FER2013 PrivateTest: how much was forgotten).
-    replay_data : FerData, optional
-        Labelled faces to sample ``config.replay`` replay faces from (e.g. FER2013 Training).
-    stage : int
-        Recorded in the card (2: transfer, 3: personalisation).
-    name : str, optional
-        Name recorded in the card (default: the run folder's name).
-    verbose : int
-        0 silent, 1 progress bars, 2 one line per epoch.
-
-    Returns
-    -------
-    TransferResult
-        The adapted model, before/after figures on the held-out faces (and ``reference``), the epoch
-        log of both phases, the saved model and its card.
-    """
+def _start_model(base, config: TransferConfig):
+    """Return a copy of the base model to train (its head re-initialised if asked), seeds set."""
     import keras
 
-    from emoj_lib.training import check_run_settings, data_fingerprint, fit_model
-
-    config = config or TransferConfig()
-    t0 = time.perf_counter()
-    data = data.subset(data.labels >= 0)
-    base, base_card = load_model(model_path)
-    run_dir = Path(run_dir or cfg.RUNS_DIR / f"stage{stage}-{Path(model_path).stem}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    check_run_settings(run_dir, {"base_model": str(model_path), "data_sha256": data_fingerprint(data),
-                                 "stage": stage, **config.to_dict()}, "transfer.json")
-    train, held = holdout_split(data, config.holdout, config.seed)
-    if config.validation and len(train) >= 20:
-        rest, val_idx = stratified_split(train.labels, config.validation, config.seed + 1)
-        train, val = train.subset(rest), train.subset(val_idx)
-    else:
-        val = None
-    fit_faces, fit_labels = train.images, train.labels
-    n_replay = 0
-    if config.replay and replay_data is not None:
-        rng = np.random.default_rng(config.seed)
-        pick = rng.choice(len(replay_data), size=min(config.replay, len(replay_data)), replace=False)
-        fit_faces = np.concatenate([fit_faces, replay_data.images[pick]])
-        fit_labels = np.concatenate([fit_labels, replay_data.labels[pick]])
-        n_replay = len(pick)
-
-    sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
-
-    def measure(m) -> dict[str, dict[str, float]]:
-        return {k: split_metrics(v.labels, predict_proba(m, v.images)) for k, v in sets.items()}
-
-    before = measure(base)
     keras.utils.set_random_seed(config.seed)
     model = _clone(base)
     if config.new_head:
         _reinit_head(model, config.seed)
-    ds = make_dataset(fit_faces, fit_labels, batch_size=config.batch_size, shuffle=True,
-                      augment=config.augmentation, seed=config.seed)
-    vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
-    monitor = "val_accuracy" if vds is not None else "accuracy"
+    return model
+
+
+def _measure(model, sets: dict[str, FerData]) -> dict[str, dict[str, float]]:
+    """Return the figures of each evaluation set (with per-class recall on ``reference``)."""
+    out = {}
+    for k, v in sets.items():
+        proba = predict_proba(model, v.images)
+        out[k] = split_metrics(v.labels, proba) | (recall_per_class(v.labels, proba) if k == "reference" else {})
+    return out
+
+
+def _fit_phases(model, ds, vds, config: TransferConfig, run_dir: Path, monitor: str,
+                verbose: int) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Run phase 1 (head) and phase 2 (top blocks); return the epoch log and the trainable layers per phase."""
+    from emoj_lib.training import fit_model
+
     logs = []
     phases = [("head", config.head_epochs, config.head_learning_rate, 0),
               ("fine_tune", config.fine_tune_epochs, config.fine_tune_learning_rate, config.unfreeze_blocks)]
@@ -249,17 +244,93 @@ def fine_tune(
         logs.append(log_df.assign(phase=phase))
     for layer in model.layers:
         layer.trainable = True
-    after = measure(model)
-    history = pd.concat(logs, ignore_index=True)
-    name = name or run_dir.name
+    return pd.concat(logs, ignore_index=True), trainable
+
+
+def _splits(data: FerData, config: TransferConfig, groups: np.ndarray | None):
+    """Return training, held-out and validation faces (validation None) and how the holdout was made."""
+    train, held, method = holdout_split(data, config.holdout, config.seed, groups)
+    if not config.validation or len(train) < 20:
+        return train, held, None, method
+    train_groups = None
+    if groups is not None:
+        train_groups = groups[np.isin(data.rows, train.rows)] if data.rows is not None else None
+        if train_groups is not None and len(set(train_groups)) < 2:
+            train_groups = None
+    rest, val_idx = stratified_split(train.labels, config.validation, config.seed + 1, groups=train_groups)
+    return train.subset(rest), held, train.subset(val_idx), method
+
+
+def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | None = None, *,
+              run_dir: str | Path | None = None, reference: FerData | None = None,
+              replay_data: FerData | None = None, stage: int = 2, name: str | None = None, verbose: int = 2,
+              groups: np.ndarray | None = None) -> TransferResult:
+    """Adapt a trained model to new labelled faces (stage 2; stage 3 calls it too), replaying FER2013.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        The starting model (``.keras`` with its card).
+    data : FerData
+        The new labelled faces (e.g. from :func:`~emoj_lib.data.folders.read_image_folder`).
+    config : TransferConfig, optional
+        Phases, learning rates, splits and replay.
+    run_dir : str or Path, optional
+        Run folder (default ``runs/stage<stage>-<model>``); the model is saved there as ``model.keras``.
+    reference : FerData, optional
+        A fixed set measured before and after, with per-class recall (e.g. FER2013 PrivateTest).
+    replay_data : FerData, optional
+        Faces to sample the replay from (default: FER2013 Training, when present).
+    stage, name, verbose
+        Recorded in the card (2: transfer, 3: personalisation); the card's name (default: the run
+        folder's); 0 silent, 1 progress bars, 2 one line per epoch.
+    groups : np.ndarray, optional
+        One group per face (e.g. the person, :mod:`emoj_lib.data.people`): holdout and validation keep
+        whole groups on one side. Without groups a warning is logged and recorded in the card.
+
+    Returns
+    -------
+    TransferResult
+        The adapted model, before/after figures, the epoch log, the saved model and its card
+        (``data.holdout`` says how the holdout was made).
+    """
+    from emoj_lib.training import check_run_settings, data_fingerprint
+
+    config = config or TransferConfig()
+    t0 = time.perf_counter()
+    labelled = data.labels >= 0
+    data = data.subset(labelled)
+    groups = None if groups is None else np.asarray(groups).astype(str)[labelled]
+    base, base_card = load_model(model_path)
+    run_dir = Path(run_dir or cfg.RUNS_DIR / f"stage{stage}-{Path(model_path).stem}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_run_settings(run_dir, {"base_model": str(model_path), "data_sha256": data_fingerprint(data),
+                                 "stage": stage, **config.to_dict()}, "transfer.json")
+    train, held, val, holdout_method = _splits(data, config, groups)
+    if groups is None:
+        log.warning("%s: %s", data.source, NO_GROUPS_WARNING)
+    replay = replay_sample(replay_data, auto_replay(len(train)) if config.replay is None else config.replay,
+                           config.seed)
+    fit = train if replay is None else FerData.concat([train, replay])
+
+    sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
+    before = _measure(base, sets)
+    model = _start_model(base, config)
+    ds = make_dataset(fit.images, fit.labels, batch_size=config.batch_size, shuffle=True,
+                      augment=config.augmentation, seed=config.seed)
+    vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
+    monitor = "val_accuracy" if vds is not None else "accuracy"
+    history, trainable = _fit_phases(model, ds, vds, config, run_dir, monitor, verbose)
+    after = _measure(model, sets)
     card = make_card(
-        name=name, stage=stage,
+        name=name or run_dir.name, stage=stage,
         architecture=base_card.get("architecture"), hyperparameters=base_card.get("hyperparameters"),
         parameters=int(model.count_params()),
         base_model={"path": str(model_path), "name": base_card.get("name"), "date": base_card.get("date")},
         data={"source": data.source, "faces": len(data), "sha256": data_fingerprint(data),
               "train_faces": len(train), "validation_faces": 0 if val is None else len(val),
-              "holdout_faces": len(held), "replay_faces": n_replay,
+              "holdout_faces": len(held), "holdout": holdout_method, "groups": groups is not None,
+              "replay_faces": 0 if replay is None else len(replay),
               "reference": None if reference is None else {"source": reference.source, "faces": len(reference)}},
         training={**config.to_dict(), "trainable_layers": trainable, "epochs_run": len(history),
                   "wall_seconds": round(time.perf_counter() - t0, 1)},

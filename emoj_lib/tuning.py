@@ -92,23 +92,29 @@ def hypermodel_class():
     return EmojHyperModel
 
 
-def _tuner_class(kind: str):
+def _record_trial(tuner: Any, trial: Any) -> None:
+    """Append a finished trial, the process that ran it and its score to ``trials_by_tuner.csv``.
+
+    The file is locked while written: in a distributed search every worker appends to it.
+    """
+    path = Path(tuner.project_dir) / "trials_by_tuner.csv"
+    score = trial.score if trial.score is not None else ""
+    with open(path, "a", newline="") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        csv.writer(fh).writerow([trial.trial_id, tuner.tuner_id, score])
+
+
+def _tuner_class(kind: str) -> type:
+    """Return keras-tuner's tuner class ``kind``, extended to record which process ran each trial."""
     kt = _kt()
     base = {"hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization, "random": kt.RandomSearch}[kind]
 
-    class EmojTuner(base):
-        """A keras-tuner tuner that records which process ran each trial (``trials_by_tuner.csv``)."""
+    def on_trial_end(self: Any, trial: Any) -> None:
+        base.on_trial_end(self, trial)
+        _record_trial(self, trial)
 
-        def on_trial_end(self, trial):
-            super().on_trial_end(trial)
-            path = Path(self.project_dir) / "trials_by_tuner.csv"
-            score = trial.score if trial.score is not None else ""
-            with open(path, "a", newline="") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-                csv.writer(fh).writerow([trial.trial_id, self.tuner_id, score])
-
-    EmojTuner.__name__ = f"Emoj{base.__name__}"
-    return EmojTuner
+    doc = "A keras-tuner tuner that records which process ran each trial (``trials_by_tuner.csv``)."
+    return type(f"Emoj{base.__name__}", (base,), {"on_trial_end": on_trial_end, "__doc__": doc})
 
 
 def make_tuner(

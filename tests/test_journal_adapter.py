@@ -109,3 +109,49 @@ def test_journal_model_rule(tmp_path, tiny_model, monkeypatch):
     v3 = _personal(folder, tiny_model, 3, True)
     assert journal_model(folder) == (v3, "3")
     assert journal_recognizer(folder).model_path == v3
+
+
+def test_cli_predict_with_a_journal(tmp_path, tiny_model, rng, capsys):
+    import json
+
+    from PIL import Image
+    from skimage import data as skdata
+
+    from emoj_lib.cli import main
+
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(skdata.astronaut()).save(photo)
+    base = Recognizer(tiny_model)
+    faces = learnable_faces(rng, 28, "Journal", transpose=True)
+    journal = Journal(tmp_path / "j", fsync=False)
+    for e in _entries(faces, base.predict(faces.images)):
+        journal.append(e)
+    assert main(["predict", str(photo), "--model", str(tiny_model), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(["predict", str(photo), "--model", str(tiny_model), "--journal", str(journal.folder), "--json"]) == 0
+    adapted = json.loads(capsys.readouterr().out)
+    p0, p1 = (r[0]["faces"][0]["probabilities"] for r in (plain, adapted))
+    assert p0 != p1  # the journal's adapter changed the reading
+
+
+def test_your_model_view_shows_counts_accuracies_and_the_curve(tmp_path, tiny_model, rng):
+    from emoj_lib.ui.yourmodel import YourModelView
+
+    base = Recognizer(tiny_model)
+    faces = learnable_faces(rng, 21, "Journal", transpose=True)
+    journal = Journal(tmp_path / "j", fsync=False)
+    rec = journal_recognizer(journal.folder, model_path=tiny_model)
+    view = YourModelView(journal.folder, lambda: rec)
+    view.refresh_if_shown()
+    assert view.summary.value == ""  # nothing computed until asked for
+    view.refresh()
+    assert "Labelled so far: 0" in view.summary.value and view.curve.value == b""
+    for e in _entries(faces, base.predict(faces.images)):
+        journal.append(e)
+    view.refresh()
+    counts = np.bincount(faces.labels, minlength=7)
+    row = "".join(f"<td style='padding:0 8px;text-align:center'>{c}</td>" for c in counts)
+    assert row in view.summary.value and "leave-one-out" in view.summary.value
+    assert bytes(view.curve.value).startswith(b"\x89PNG")
+    ym = your_model(journal.folder, rec)
+    assert f"{100 * ym.personal_accuracy:.0f} %" in view.summary.value

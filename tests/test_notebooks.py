@@ -15,6 +15,7 @@ import pytest
 from conftest import learnable_faces
 
 from emoj_lib import config
+from emoj_lib.cli import main as emoj
 from emoj_lib.data import FerData, read_fer_csv, write_fer_csv
 from emoj_lib.data.folders import export_image_folder
 from emoj_lib.evaluation import worst_mistakes
@@ -27,7 +28,6 @@ from emoj_lib.notebooks import (
     clean_notebooks,
     copy_notebooks,
     list_notebooks,
-    main,
     notebook_parameters,
     parse_assignments,
     run_all,
@@ -72,8 +72,8 @@ def test_committed_notebook_is_clean(path):
 
 
 def test_committed_notebooks_are_clean_files():
-    """Each file is exactly its clean copy (what `python -m emoj_lib.notebooks --clean` writes)."""
-    assert clean_notebooks(NOTEBOOKS, check=True) == [], "run python -m emoj_lib.notebooks --clean"
+    """Each file is exactly its clean copy (what `emoj notebooks --clean` writes)."""
+    assert clean_notebooks(NOTEBOOKS, check=True) == [], "run emoj notebooks --clean"
 
 
 def test_ruff_lints_the_notebooks():
@@ -109,7 +109,7 @@ def test_clean_notebook_strips_a_run_and_keeps_sources_ids_and_tags(tmp_path):
     nbformat.write(dirty, path)
     assert clean_notebooks([path], check=True) == [path]
     assert nbformat.read(path, as_version=4) == dirty  # check: nothing written
-    assert main(["--clean", "--notebooks-dir", str(tmp_path)]) == 0
+    assert emoj(["notebooks", "--clean", "--notebooks-dir", str(tmp_path)]) == 0
     assert path.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
     assert clean_notebooks([path]) == []
 
@@ -148,13 +148,13 @@ def test_parse_assignments():
 
 
 def test_command_line_lists_and_rejects(capsys):
-    assert main(["--list", "01_stage1_fer2013"]) == 0
+    assert emoj(["notebooks", "--list", "01_stage1_fer2013"]) == 0
     assert "01_stage1_fer2013\n    fer_path = None\n" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        main(["00_explore_data", "-p", "epochs=3"])  # 00 does not train
+        emoj(["notebooks", "00_explore_data", "-p", "epochs=3"])  # 00 does not train
     assert "'epochs' is not declared by any notebook run" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["03_nope"])
+        emoj(["notebooks", "03_nope"])
 
 
 def test_copy_notebooks_copies_the_shipped_notebooks_and_never_overwrites(tmp_path, capsys):
@@ -167,11 +167,11 @@ def test_copy_notebooks_copies_the_shipped_notebooks_and_never_overwrites(tmp_pa
     assert copies[1].read_text() == "my edits" and not (tmp_path / "mine" / "01_stage1_fer2013.ipynb").exists()
     with pytest.raises(ValueError, match=r"no notebook\(s\) \['nope'\]"):
         copy_notebooks(tmp_path / "other", ["nope"])
-    assert main(["--copy", str(tmp_path / "all")]) == 0
+    assert emoj(["notebooks", "--copy", str(tmp_path / "all")]) == 0
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == [p.name for p in NOTEBOOKS]
     assert str(tmp_path / "all" / "05_journal.ipynb") in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        main(["--copy", str(tmp_path / "all"), "05_journal"])
+        emoj(["notebooks", "--copy", str(tmp_path / "all"), "05_journal"])
     assert "not overwriting" in capsys.readouterr().err
 
 

@@ -42,3 +42,12 @@ def test_groups_from_names():
     assert groups_from_names(["s01_x.png"], r"^(s\d+)_") == ["s01"]
     with pytest.raises(DataFormatError, match=r"img\.png: file name does not match"):
         groups_from_names(["img.png"], r"^(?P<person>[A-Z]+)\.")
+
+
+def test_cli_data_people(tmp_path, capsys):
+    from emoj_lib.cli import main
+
+    _photos(tmp_path / "flat", ["KA.AN1.39.tiff", "KA.NE2.3.tiff", "YM.HA1.52.tiff"])
+    assert main(["data", "people", str(tmp_path / "flat"), str(tmp_path / "people"), "--copy"]) == 0
+    assert "3 photos of 2 persons" in capsys.readouterr().out
+    assert (tmp_path / "people" / "YM" / "happy" / "YM.HA1.52.tiff").is_file()

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from conftest import learnable_faces
@@ -5,8 +7,9 @@ from conftest import learnable_faces
 from emoj_lib.cards import load_model, read_card
 from emoj_lib.data import FerData
 from emoj_lib.data.pipeline import Augmentation
+from emoj_lib.labels import EMOTIONS
 from emoj_lib.models import build_model, feature_blocks, head_layers
-from emoj_lib.transfer import TransferConfig, _set_trainable, fine_tune, holdout_split
+from emoj_lib.transfer import TransferConfig, _set_trainable, auto_replay, fine_tune, holdout_split
 
 
 def test_freezing_by_block_names():
@@ -22,11 +25,14 @@ def test_freezing_by_block_names():
 
 def test_holdout_uses_own_test_split_or_stratifies(rng):
     data = learnable_faces(rng, 70, "Training")
-    train, held = holdout_split(data, 0.2, seed=0)
-    assert len(held) == 14 and sorted(np.bincount(held.labels)) == [2] * 7
+    train, held, how = holdout_split(data, 0.2, seed=0)
+    assert len(held) == 14 and sorted(np.bincount(held.labels)) == [2] * 7 and "no groups" in how
     both = FerData.concat([data, learnable_faces(rng, 14, "PrivateTest")])
-    train, held = holdout_split(both, 0.2, seed=0)
-    assert set(held.usage) == {"PrivateTest"} and len(train) == 70
+    train, held, how = holdout_split(both, 0.2, seed=0)
+    assert set(held.usage) == {"PrivateTest"} and len(train) == 70 and how == "the data's own PrivateTest split"
+    groups = np.array([f"person{i % 5}" for i in range(70)])
+    train, held, how = holdout_split(data, 0.2, seed=0, groups=groups)
+    assert not set(groups[train.rows]) & set(groups[held.rows]) and how.startswith("group-aware: 1 of 5")
 
 
 def test_stage2_transfer_improves_on_new_kind_of_faces(tmp_path, tiny_model, rng):
@@ -35,13 +41,17 @@ def test_stage2_transfer_improves_on_new_kind_of_faces(tmp_path, tiny_model, rng
     config = TransferConfig(head_epochs=2, fine_tune_epochs=3, head_learning_rate=3e-3,
                             fine_tune_learning_rate=1e-3, unfreeze_blocks=2, augmentation=Augmentation.none(),
                             new_head=False, seed=2)
-    result = fine_tune(tiny_model, new, config, run_dir=tmp_path / "t", reference=reference, verbose=0)
+    result = fine_tune(tiny_model, new, config, run_dir=tmp_path / "t", reference=reference, verbose=0,
+                       replay_data=learnable_faces(rng, 70, "Training"))
     table = result.comparison()
     assert table.loc[("holdout", "after"), "accuracy"] > table.loc[("holdout", "before"), "accuracy"]
     assert table.loc[("holdout", "after"), "n"] == 56
     assert set(result.history.phase) == {"head", "fine_tune"}
     card = read_card(result.model_path)
     assert card["stage"] == 2 and card["metrics"]["before"]["reference"]["n"] == 70
+    assert {f"recall_{e}" for e in EMOTIONS} <= set(card["metrics"]["after"]["reference"])
+    assert card["data"]["replay_faces"] == 70 and card["training"]["replay"] is None  # replay by default
+    assert "no groups" in card["data"]["holdout"] and not card["data"]["groups"]
     assert card["training"]["trainable_layers"]["head"] == ["head_dense", "head_bn", "emotion"]
     model, _ = load_model(result.model_path)
     assert all(layer.trainable for layer in model.layers if layer.weights)
@@ -54,3 +64,37 @@ def test_bad_config():
         TransferConfig(holdout=0)
     with pytest.raises(ValueError, match="not both 0"):
         TransferConfig(head_epochs=0, fine_tune_epochs=0)
+
+
+def test_stage2_replay_and_groups_on_small_data(tmp_path, tiny_model, rng, monkeypatch, caplog):
+    from emoj_lib import config as cfg
+
+    new = learnable_faces(rng, 84, "Training", transpose=True)
+    groups = np.array([f"p{i % 6}" for i in range(84)])
+    config = TransferConfig(head_epochs=1, fine_tune_epochs=0, augmentation=Augmentation.none(), validation=0.2)
+    replay = learnable_faces(rng, 1500, "Training")
+    result = fine_tune(tiny_model, new, config, run_dir=tmp_path / "g", verbose=0, groups=groups, replay_data=replay)
+    data = result.card["data"]
+    assert data["groups"] and data["holdout"].startswith("group-aware")
+    assert data["replay_faces"] == auto_replay(data["train_faces"]) == 1000
+    held_groups = set(groups[result.holdout.rows])
+    assert held_groups and not held_groups & set(groups[np.setdiff1d(np.arange(84), result.holdout.rows)])
+    assert auto_replay(10) == 1000 and auto_replay(900) == 1800 and auto_replay(10_000) == 4000
+
+    monkeypatch.setattr(cfg, "fer2013_path", lambda: tmp_path / "missing.csv")
+    off = fine_tune(tiny_model, new, TransferConfig(head_epochs=1, fine_tune_epochs=0, replay=0),
+                    run_dir=tmp_path / "off", verbose=0)
+    assert off.card["data"]["replay_faces"] == 0
+    with warnings.catch_warnings(record=True) as caught:  # re-running a finished run: quiet, same model
+        warnings.simplefilter("always")
+        again = fine_tune(tiny_model, new, TransferConfig(head_epochs=1, fine_tune_epochs=0, replay=0),
+                          run_dir=tmp_path / "off", verbose=0)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    np.testing.assert_allclose(again.model.get_weights()[-1], off.model.get_weights()[-1])
+    with caplog.at_level("WARNING"):
+        none = fine_tune(tiny_model, new, TransferConfig(head_epochs=1, fine_tune_epochs=0),
+                         run_dir=tmp_path / "none", verbose=0)
+    assert none.card["data"]["replay_faces"] == 0 and "missing.csv not found" in caplog.text
+    assert "no groups" in caplog.text
+    with pytest.raises(ValueError, match="replay must be"):
+        TransferConfig(replay=-1)

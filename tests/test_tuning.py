@@ -7,6 +7,9 @@ import time
 from pathlib import Path
 
 import keras_tuner as kt
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import learnable_faces
 
@@ -31,6 +34,23 @@ def test_default_hyperparameters_build_the_default_network():
     assert model.count_params() == build_model("emojnet").count_params()
 
 
+def test_plot_results_draws_every_trial_against_the_hyperparameter():
+    table = pd.DataFrame({"trial": ["0", "1", "2"], "score": [0.5, 0.25, np.nan], "learning_rate": [1e-3, 3e-4, 1e-4],
+                          "dropout": [0.1, 0.2, 0.3], "depth": [2, 3, 2]})
+    ax = plot_results(table)
+    [points] = ax.collections
+    scored = table.dropna(subset=["score"])  # a trial without a score (failed, or still running) is not drawn
+    np.testing.assert_allclose(points.get_offsets(), scored[["learning_rate", "score"]].to_numpy())
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "val_accuracy" and ax.get_xlabel() == "learning_rate"
+    assert ax.get_legend().get_title().get_text() == "depth"
+    assert len({tuple(c) for c in points.get_facecolors()}) == 2  # coloured by depth (2 and 3)
+    _, own = plt.subplots()
+    assert plot_results(table, ax=own, param="dropout") is own and own.get_xscale() == "linear"
+    np.testing.assert_allclose(own.collections[0].get_offsets()[:, 0], scored.dropout)
+    plt.close("all")
+
+
+@pytest.mark.slow
 def test_random_search_results_and_best_config(tmp_path, learnable):
     tuner = make_tuner("random", directory=tmp_path, max_trials=2, max_depth=2, seed=1)
     run_search(tuner, learnable.split("Training"), learnable.split("PublicTest"), epochs=1)
@@ -39,7 +59,11 @@ def test_random_search_results_and_best_config(tmp_path, learnable):
     assert table.score.iloc[0] >= table.score.iloc[1]
     config = best_train_config(tuner, epochs=3)
     assert config.hyperparameters["depth"] == table.depth.iloc[0] and config.epochs == 3
-    assert plot_results(table) is not None
+    assert table.status.eq("COMPLETED").all()
+    ran = trials_by_tuner(tmp_path, "emojnet")  # the tuner records each trial it ran, with its score
+    assert sorted(ran.trial) == sorted(table.trial) and ran.score.notna().all()
+    scores = dict(zip(table.trial, table.score, strict=True))
+    assert dict(zip(ran.trial, ran.score, strict=True)) == pytest.approx(scores)
     with pytest.raises(ValueError, match="tuner must be one of"):
         make_tuner("grid", directory=tmp_path)
 

@@ -518,15 +518,20 @@ def test_history_deletes_after_a_confirmation(tmp_path):
 # --- the model -----------------------------------------------------------------------------------------------------
 
 
-def test_model_resolution(tmp_path, monkeypatch):
+def test_model_resolution(tmp_path, monkeypatch, tiny_model):
+    from emoj_lib.cards import read_card
+    from emoj_lib.personal import journal_model as journal_rule
+
     monkeypatch.delenv(MODEL_ENV, raising=False)
-    assert resolve_model_path(tmp_path, tmp_path / "m.keras") == tmp_path / "m.keras"
+    version = str(read_card(tiny_model).get("version", read_card(tiny_model)["date"]))
+    assert journal_model(tmp_path, tiny_model) == (tiny_model, version)  # an explicit model wins
+    assert journal_model(tmp_path) == journal_rule(tmp_path)  # else the journal's one rule
     assert resolve_model_path(tmp_path).name == "emoj_fer2013.keras"  # no personal model: the shipped one
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "personal-v2.keras").write_bytes(b"")
-    assert resolve_model_path(tmp_path) == tmp_path / "models" / "personal-v2.keras"
-    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "env.keras"))
-    assert resolve_model_path(tmp_path) == tmp_path / "env.keras"
+    assert journal_model(tmp_path, tmp_path / "m.keras") == (tmp_path / "m.keras", "")  # no card: no version
+    monkeypatch.setenv(MODEL_ENV, str(tiny_model))
+    assert journal_model(tmp_path) == journal_rule(tmp_path) == (tiny_model, version)
+    app = JournalApp(tmp_path / "journal", local_camera=None, charts=False)  # the app asks the same rule
+    assert app.model_path == tiny_model and app.model_version == version
 
 
 def test_missing_model_leaves_the_history_usable(tmp_path, no_face, recognizer):

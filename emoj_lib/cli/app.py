@@ -79,7 +79,7 @@ def register(sub) -> None:
                       "the journal app in your browser (Voila; --lab: as a notebook in JupyterLab)")
     journal_option(app)
     app.add_argument("--model", type=Path, default=None,
-                     help="model (default: $EMOJ_MODEL, else your latest personal model, else the shipped one)")
+                     help="model (default: your latest chosen personal model, else $EMOJ_MODEL, else the shipped one)")
     app.add_argument("--lab", action="store_true", help="open it as a notebook in JupyterLab instead of Voila")
     app.add_argument("--port", type=int, default=None, help="the server's port (default: the server's own)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser (print the address only)")

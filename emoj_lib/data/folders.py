@@ -40,7 +40,7 @@ from emoj_lib.faces import (
     find_faces,
     load_image,
 )
-from emoj_lib.faces.images import read_header
+from emoj_lib.faces.images import check_photo
 from emoj_lib.labels import EMOTIONS, SYNONYMS, emotion_index, find_emotion
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def _read_one(job: _Job, policy: str, detector: DetectorOptions, crop: CropOptio
     """Read one file into its face crops and its report record (errors become a status)."""
     faces: list = []
     try:
-        if read_header(job.path).size == (FACE_SIZE, FACE_SIZE):  # a face already
+        if check_photo(job.path).size == (FACE_SIZE, FACE_SIZE):  # a face already
             face = crop_face(load_image(job.path), Box(0, 0, FACE_SIZE, FACE_SIZE), replace(crop, margin=0.0))
             return _Result(_record(job.name, job.usage, job.label, "kept", "", 1, f"0,0,{FACE_SIZE},{FACE_SIZE}"),
                            [face])
@@ -247,6 +247,13 @@ def _assemble(root: Path, results: list[_Result]) -> tuple[FerData, pd.DataFrame
     data = FerData(stack, np.array(labels, dtype=np.int64), np.array(usages, dtype=object), rows, source=str(root))
     report = pd.DataFrame([r.record for r in results], columns=list(REPORT_COLUMNS))
     return data, report.astype({"faces": "int64", "row": "int64"})
+
+
+def _no_images(layout: str, recursive: bool) -> str:
+    where = "" if layout == "flat" else (f" in emotion folders (root/<emotion>/*; emotions: "
+                                         f"{', '.join(EMOTIONS)} or synonyms)")
+    hint = "" if recursive or layout != "flat" else " (sub-folders not searched: pass recursive=True)"
+    return f"no image files ({' '.join(IMAGE_EXTENSIONS)}){where}{hint}"
 
 
 def read_image_folder(
@@ -317,10 +324,7 @@ def read_image_folder(
     else:
         jobs, results = _emotion_jobs(base, usage, recursive)
     if not jobs:
-        where = "" if layout == "flat" else (f" in emotion folders (root/<emotion>/*; emotions: "
-                                             f"{', '.join(EMOTIONS)} or synonyms)")
-        hint = "" if recursive or layout != "flat" else " (sub-folders not searched: pass recursive=True)"
-        raise DataFormatError(base, f"no image files ({' '.join(IMAGE_EXTENSIONS)}){where}{hint}")
+        raise DataFormatError(base, _no_images(layout, recursive))
     for job in tqdm(jobs, desc=f"reading {base.name}", unit="photo", disable=not progress):
         results.append(_read_one(job, policy, detector, crop))
     results.sort(key=lambda r: str(r.record["file"]))

@@ -23,10 +23,11 @@ from emoj_lib.faces.cropping import (
     find_faces,
 )
 from emoj_lib.faces.detection import DETECTORS, Box, DetectorOptions, available_cascades, detect_faces
-from emoj_lib.faces.images import ImageSource, load_image
+from emoj_lib.faces.images import DEFAULT_MAX_PIXELS, ImageSource, PhotoInfo, check_photo, load_image, max_image_pixels
 
 __all__ = [
     "DEFAULT_MARGIN",
+    "DEFAULT_MAX_PIXELS",
     "DEFAULT_POLICY",
     "DETECTORS",
     "POLICIES",
@@ -35,12 +36,15 @@ __all__ = [
     "DetectorOptions",
     "Face",
     "ImageSource",
+    "PhotoInfo",
     "apply_policy",
     "available_cascades",
+    "check_photo",
     "check_policy",
     "crop_face",
     "crop_square",
     "detect_faces",
     "find_faces",
     "load_image",
+    "max_image_pixels",
 ]

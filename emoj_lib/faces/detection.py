@@ -28,7 +28,11 @@ How :func:`detect_faces` decides what is a face
    and are re-found with IoU 0.79 to 0.99; of the 31 spurious candidates (patterned clothes, hands,
    textured background) that survive step 2, 5 score above 3.0 and 3 are re-found by the second cascade,
    but none does both. Two detectors trained differently rarely make the same mistake, and the confidence
-   test removes the low-scoring boxes on which they do agree.
+   test removes the low-scoring boxes on which they do agree. These constants were chosen on all 43
+   photos; :mod:`emoj_lib.faces.calibration` splits them into a fit half and a score half (a re-fit on the
+   fit half alone admits any threshold up to 5.85, 3.0 included; the score half's confirmed spurious
+   candidates score at most 1.73) and ``benchmarks/bench_faces.py`` reports counts on each half.
+   :func:`haar_candidates` returns the candidates with both verdicts, before filtering.
 4. Overlapping survivors are suppressed (greedy non-maximum suppression, most confident first, when the
    intersection covers more than ``max_overlap`` of the smaller box).
 5. **Profile fallback**: when no frontal face survives, ``haarcascade_profileface`` is run on the image and

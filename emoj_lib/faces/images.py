@@ -8,9 +8,13 @@ always returns an ``(H, W, 3)`` RGB ``uint8`` array: JPEG/PNG/BMP/WebP/TIFF file
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeAlias
@@ -27,6 +31,90 @@ ImageSource: TypeAlias = (
 """Anything :func:`load_image` reads: a path, encoded bytes, a binary file, a PIL image or an array."""
 
 _ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, Image.DecompressionBombError)
+
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Largest image accepted, in decoded pixels (40 megapixels: an RGBA copy is 160 MB, and no accepted photo
+needs more than about 1 GB at its peak). Override with the environment variable ``EMOJ_MAX_PIXELS``."""
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+)
+
+
+def max_image_pixels() -> int:
+    """Return the decoded-size limit: ``$EMOJ_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`.
+
+    Returns
+    -------
+    int
+        Pixels (width x height).
+
+    Raises
+    ------
+    ValueError
+        If ``EMOJ_MAX_PIXELS`` is not a positive integer.
+
+    """
+    raw = os.environ.get("EMOJ_MAX_PIXELS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_PIXELS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"EMOJ_MAX_PIXELS must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def _sniff(fp: IO[bytes]) -> str | None:
+    """Return the format an encoded image's first bytes announce (``None`` when none matches)."""
+    fp.seek(0)
+    head = fp.read(16)
+    fp.seek(0)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), None)
+
+
+def _damage(fp: IO[bytes], fmt: str) -> str:
+    """Return the format plugin's own complaint about a file that announces ``fmt`` but does not open."""
+    Image.init()
+    factory = Image.OPEN.get(fmt, (None, None))[0]
+    try:
+        fp.seek(0)
+        if factory is not None:
+            factory(fp)  # type: ignore[arg-type]
+    except Exception as exc:  # the plugin's message is the diagnosis (e.g. a bad header checksum)
+        return str(exc) or type(exc).__name__
+    return "its header cannot be parsed"
+
+
+def _open_path(path: Path, name: str) -> IO[bytes]:
+    """Open a regular file for reading, refusing at once anything else (FIFO, device, directory, socket)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        what = "broken symbolic link (its target does not exist)" if path.is_symlink() else "file not found"
+        raise ImageReadError(f"cannot read image {name}: {what}") from exc
+    except OSError as exc:
+        reasons = {errno.ELOOP: "symbolic link loop", errno.EACCES: "permission denied",
+                   errno.ENXIO: "not a regular file (a socket or an unconnected device)"}
+        raise ImageReadError(f"cannot read image {name}: {reasons.get(exc.errno or 0, exc.strerror)}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kinds = ((stat.S_ISDIR, "it is a directory"), (stat.S_ISFIFO, "it is a named pipe (FIFO)"),
+                 (stat.S_ISCHR, "it is a character device"), (stat.S_ISBLK, "it is a block device"),
+                 (stat.S_ISSOCK, "it is a socket"))
+        what = next((text for test, text in kinds if test(mode)), "it is not a regular file")
+        raise ImageReadError(f"cannot read image {name}: {what}, not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _check_pixels(size: tuple[int, int], name: str) -> None:
+    limit = max_image_pixels()
+    if size[0] * size[1] > limit:
+        raise ImageReadError(f"cannot read image {name}: {size[0]}x{size[1]} is {size[0] * size[1] / 1e6:.1f} "
+                             f"megapixels, above the limit of {limit / 1e6:g} (EMOJ_MAX_PIXELS)")
 
 
 def describe_source(source: object) -> str:
@@ -74,34 +162,64 @@ class PhotoInfo:
     size: tuple[int, int]
 
 
-def read_header(source: ImageSource) -> PhotoInfo:
-    """Return the format and size of an encoded image from its header (no pixel is decoded).
+def check_photo(source: ImageSource, *, formats: tuple[str, ...] | None = None) -> PhotoInfo:
+    """Check an encoded image from its header, without decoding a pixel (call it before any model runs).
 
     Parameters
     ----------
     source : path, bytes or binary file
         An encoded image.
+    formats : tuple of str, optional
+        Accepted Pillow format names (e.g. ``("JPEG", "PNG")``); any format Pillow reads when omitted.
 
     Returns
     -------
     PhotoInfo
+        Its format and stored size.
 
     Raises
     ------
     ImageReadError
-        If it cannot be read or is not an image; the message names the file.
+        If it is not a regular file, is missing, a symbolic link loop, not an image, a damaged image, larger
+        than :func:`max_image_pixels`, or of a format not in ``formats``; the message names the file and
+        the problem.
 
     """
     name = describe_source(source)
+    with _opened(source, name) as im:
+        info = PhotoInfo(str(im.format), (int(im.width), int(im.height)))
+    if formats is not None and info.format not in formats:
+        raise ImageReadError(f"cannot use image {name}: format {info.format} is not accepted here; use one of "
+                             f"{', '.join(formats)}")
+    return info
+
+
+@contextmanager
+def _opened(source: object, name: str, *, check_size: bool = True) -> Iterator[Image.Image]:
+    """Open an encoded image (header only), turning every failure into one message naming the file."""
     fp = _open_source(source, name)
     try:
-        with Image.open(fp) as im:  # type: ignore[arg-type]
-            return PhotoInfo(str(im.format), (int(im.width), int(im.height)))
-    except UnidentifiedImageError as exc:
-        raise ImageReadError(f"cannot read image {name}: not an image file, or a format Pillow cannot "
-                             "decode") from exc
-    except _ERRORS as exc:
-        raise ImageReadError(f"cannot read image {name}: {exc}") from exc
+        try:
+            im = Image.open(fp)  # type: ignore[arg-type]
+        except UnidentifiedImageError as exc:
+            fmt = _sniff(fp)  # type: ignore[arg-type]
+            if fmt is None:
+                raise ImageReadError(f"cannot read image {name}: not an image file (no known image format "
+                                     "starts like this)") from exc
+            raise ImageReadError(f"cannot read image {name}: damaged {fmt} file "
+                                 f"({_damage(fp, fmt)})") from exc  # type: ignore[arg-type]
+        except Image.DecompressionBombError as exc:
+            raise ImageReadError(f"cannot read image {name}: {exc}") from exc
+        except _ERRORS as exc:
+            fmt = _sniff(fp) or "image"  # type: ignore[arg-type]
+            raise ImageReadError(f"cannot read image {name}: truncated or damaged {fmt} file ({exc})") from exc
+        if check_size:
+            _check_pixels(im.size, name)
+        with im:
+            yield im
+    finally:
+        if isinstance(source, str | os.PathLike):
+            fp.close()  # type: ignore[attr-defined]
 
 
 def load_image(source: ImageSource, *, max_side: int | None = None) -> np.ndarray:
@@ -212,12 +330,7 @@ def load_array_reduced(source: ImageSource, *, decode_side: int) -> tuple[np.nda
 
 def _open_source(source: object, name: str) -> object:
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.exists():
-            raise ImageReadError(f"cannot read image {name}: file not found")
-        if path.is_dir():
-            raise ImageReadError(f"cannot read image {name}: it is a directory")
-        fp: object = path
+        fp: object = _open_path(Path(source), name)
     elif isinstance(source, bytes | bytearray | memoryview):
         if len(source) == 0:
             raise ImageReadError(f"cannot read image {name}: no data")
@@ -232,19 +345,8 @@ def _open_source(source: object, name: str) -> object:
 
 def _from_encoded(source: object, max_side: int | None) -> np.ndarray:
     name = describe_source(source)
-    fp = _open_source(source, name)
-    try:
-        with Image.open(fp) as im:  # type: ignore[arg-type]
-            return _from_pil(im, name, max_side, opened=True)
-    except ImageReadError:
-        raise
-    except UnidentifiedImageError as exc:
-        raise ImageReadError(f"cannot read image {name}: not an image file, or a format Pillow cannot "
-                             "decode") from exc
-    except PermissionError as exc:
-        raise ImageReadError(f"cannot read image {name}: permission denied") from exc
-    except _ERRORS as exc:
-        raise ImageReadError(f"cannot read image {name}: corrupt or truncated image ({exc})") from exc
+    with _opened(source, name, check_size=False) as im:  # the size is checked after a JPEG draft
+        return _from_pil(im, name, max_side, opened=True)
 
 
 def _from_pil(im: Image.Image, name: str, max_side: int | None, *, opened: bool) -> np.ndarray:
@@ -254,9 +356,14 @@ def _from_pil(im: Image.Image, name: str, max_side: int | None, *, opened: bool)
             scale = max_side / max(im.size)
             # JPEG only (a no-op for other formats): decode at 1/2, 1/4 or 1/8 scale, never below the request
             im.draft(None, (math.ceil(im.width * scale), math.ceil(im.height * scale)))
+        if opened:
+            _check_pixels(im.size, name)  # from the header (after a JPEG draft), before any pixel is decoded
         im.load()
+    except ImageReadError:
+        raise
     except _ERRORS as exc:
-        raise ImageReadError(f"cannot read image {name}: corrupt or truncated image ({exc})") from exc
+        raise ImageReadError(f"cannot read image {name}: truncated or damaged {im.format or 'image'} file "
+                             f"({exc})") from exc
     try:
         orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
         if orientation in range(2, 9):

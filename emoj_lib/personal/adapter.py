@@ -98,7 +98,8 @@ def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int 
                      for b in range(bins) if (which == b).any()))
 
 
-def _prototypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def class_prototypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(centre, prototypes, classes)``: the mean embedding and one unit prototype per labelled emotion."""
     centre = features.mean(axis=0)
     a = _unit(features - centre)
     classes = np.unique(labels)
@@ -125,7 +126,7 @@ def held_out_probabilities(features: np.ndarray, labels: np.ndarray, proba: np.n
         keep = np.ones(len(labels), bool)
         keep[test] = False
         if keep.any():
-            centre, protos, classes = _prototypes(features[keep], labels[keep])
+            centre, protos, classes = class_prototypes(features[keep], labels[keep])
         else:
             centre, protos, classes = features.mean(axis=0), np.zeros((0, features.shape[1])), np.array([], int)
         for s in strengths:
@@ -229,7 +230,7 @@ def fit_adapter(features: np.ndarray, labels: np.ndarray, proba: np.ndarray, *,
                          f"{len(proba)}")
     if len(labels) and (labels.min() < 0 or labels.max() >= _N):
         raise ValueError(f"labels must be emotion indices 0..{_N - 1}")
-    centre, protos, classes = _prototypes(features, labels) if len(labels) else \
+    centre, protos, classes = class_prototypes(features, labels) if len(labels) else \
         (np.zeros(features.shape[1]), np.zeros((0, features.shape[1])), np.array([], np.int64))
     evidence: dict[str, Any] = {"entries": len(labels),
                                 "method": "leave-one-out" if len(labels) <= MAX_LOO else "10-fold"}

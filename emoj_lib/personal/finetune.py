@@ -1,11 +1,16 @@
-"""Stage 3: a personal model per user, fine-tuned from the corrections in their journal.
+"""Stage 3 for large journals: a personal model fine-tuned from the corrections in a journal.
 
-A journal folder holds ``models/personal-v<N>.keras`` (with cards), one version per personalisation; the
-journal app uses the latest (:func:`current_model`), else the shipped model. Personalising fine-tunes the
-user's current model on the faces they labelled (confirmed or corrected), top block unfrozen at a low
-learning rate, with a replay sample of FER2013 Training mixed in so that general skill is not forgotten;
-a part of the user's faces is held out to report accuracy before and after. Earlier versions are kept.
-Everything stays in the journal folder, readable by its owner only.
+A journal folder holds ``models/personal-v<N>.keras`` (with cards), one version per personalisation.
+Personalising fine-tunes the user's current model on the faces they labelled (confirmed or corrected), top
+block unfrozen at a low learning rate, with a replay sample of FER2013 Training mixed in so that general
+skill is not forgotten; a part of the user's faces is held out. On those held-out faces the base model, the
+base model with the adapter (:mod:`emoj_lib.personal.adapter`, fitted on the other faces), the fine-tuned
+model and the fine-tuned model with the adapter are compared, and the card records which one is used and
+the figures that chose it (:func:`emoj_lib.personal.journal_model` reads that choice). The model and its
+card are installed atomically (written into a temporary folder, fsynced, renamed: card first, the model
+last, so a version exists only once both are complete) and the card records the model file's SHA-256.
+Everything under the journal folder, run folders included, is readable by its owner only whatever the
+umask. Earlier versions are kept.
 """
 
 from __future__ import annotations
@@ -13,12 +18,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from emoj_lib import config as cfg
-from emoj_lib.cards import write_card
+from emoj_lib.cards import read_card, write_card
 from emoj_lib.data.fer import FerData
 from emoj_lib.errors import EmojError
+from emoj_lib.journal.files import make_private, private_dir
 from emoj_lib.transfer import TransferConfig, TransferResult, fine_tune
 
 MIN_LABELLED = 20
@@ -46,7 +56,7 @@ def personal_versions(journal_folder: str | Path) -> list[tuple[int, Path]]:
 
 
 def current_model(journal_folder: str | Path | None = None) -> Path:
-    """Return the model a journal uses: its latest personal model, else the shipped model."""
+    """Return the journal's latest personal model, else the shipped model (see also :func:`journal_model`)."""
     from emoj_lib.recognizer import default_model_path
 
     versions = personal_versions(journal_folder or cfg.journal_dir())
@@ -102,24 +112,99 @@ def personalize(
             f"only {len(faces)} labelled journal entr{'y' if len(faces) == 1 else 'ies'} in {journal.folder}; "
             f"personalisation needs at least {min_labelled} (confirm or correct more entries first)")
     config = config or default_personal_config(len(faces))
-    if config.replay and replay_data is None and cfg.fer2013_path().is_file():
-        from emoj_lib.data import read_fer_csv
-
-        replay_data = read_fer_csv(cfg.fer2013_path(), usage=["Training"])
-    base = Path(base_model) if base_model is not None else current_model(journal.folder)
+    base = Path(base_model) if base_model is not None else _base_model(journal.folder)
     versions = personal_versions(journal.folder)
     version = versions[-1][0] + 1 if versions else 1
     models = personal_models_dir(journal.folder)
-    models.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(models, 0o700)
+    private_dir(models)
+    private_dir(models / "runs")
     name = f"personal-v{version}"
-    result = fine_tune(base, faces, config, run_dir=models / "runs" / name, reference=reference,
-                       replay_data=replay_data, stage=3, name=name, verbose=verbose)
-    dest = models / f"{name}.keras"
-    shutil.copyfile(result.model_path, dest)
-    card = dict(result.card, version=version, journal=str(journal.folder))
-    write_card(dest, card)
-    for path in (dest, dest.with_suffix(".json")):
-        os.chmod(path, 0o600)
-    result.model_path, result.card = dest, card
+    run_dir = models / "runs" / name
+    private_dir(run_dir)
+    try:
+        result = fine_tune(base, faces, config, run_dir=run_dir, reference=reference,
+                           replay_data=replay_data, stage=3, name=name, verbose=verbose)
+    finally:
+        make_private(run_dir)
+    choice = choose_personal(base, result, faces)
+    card = dict(result.card, version=version, journal=str(journal.folder), choice=choice)
+    dest = install_model(result.model_path, card, models / f"{name}.keras")
+    result.model_path, result.card = dest, read_card(dest)
     return result
+
+
+def _base_model(journal_folder: Path) -> Path:
+    from emoj_lib.personal.journal import journal_model
+
+    return journal_model(journal_folder)[0]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def install_model(model_file: str | Path, card: dict[str, Any], dest: str | Path) -> Path:
+    """Install a model and its card at ``dest`` atomically, owner-only; the card records the model's SHA-256.
+
+    Both are written into a temporary folder beside ``dest`` (0o700), fsynced, then renamed into place,
+    the card first and the model last: a reader sees the version only once both are complete. A crash
+    leaves at most a ``.install-*`` folder, removed by the next install.
+    """
+    dest = Path(dest)
+    for stale in dest.parent.glob(".install-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".install-", dir=dest.parent))
+    try:
+        os.chmod(tmp, 0o700)
+        model_tmp = tmp / dest.name
+        shutil.copyfile(model_file, model_tmp)
+        os.chmod(model_tmp, 0o600)
+        card_tmp = write_card(model_tmp, card)  # records the model file's SHA-256 (model_sha256)
+        os.chmod(card_tmp, 0o600)
+        for path in (model_tmp, card_tmp, tmp):
+            _fsync(path)
+        os.replace(card_tmp, dest.with_suffix(".json"))
+        os.replace(model_tmp, dest)
+        _fsync(dest.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def choose_personal(base_model: str | Path, result: TransferResult, faces: FerData) -> dict[str, Any]:
+    """Choose between the adapter, the fine-tuned model or both, on the user's held-out entries.
+
+    The adapter is fitted on the entries the fine-tuning trained on (``faces`` minus ``result.holdout``)
+    and each candidate is scored on the held-out entries; the best accuracy wins (ties: the adapter on the
+    base model, the simplest). Returns the card's ``choice``: ``chosen``, ``use_finetuned``, ``adapter``,
+    held-out ``accuracy`` and ``ece`` per candidate, and ``holdout_faces``.
+    """
+    from emoj_lib.cards import load_model
+    from emoj_lib.personal.adapter import expected_calibration_error, fit_adapter
+    from emoj_lib.personal.features import embed
+
+    held = result.holdout
+    in_held = np.isin(faces.rows, held.rows) if held is not None and held.rows is not None and \
+        faces.rows is not None else np.zeros(len(faces), bool)
+    train = np.flatnonzero(~in_held & (faces.labels >= 0))
+    if held is None or len(held) == 0 or len(train) == 0:
+        return {"chosen": "finetuned", "use_finetuned": True, "adapter": True, "reason": "no held-out entries"}
+    candidates: dict[str, np.ndarray] = {}
+    for label, model in (("base", load_model(base_model)[0]), ("finetuned", result.model)):
+        p_train, f_train = embed(model, faces.images[train])
+        p_held, f_held = embed(model, held.images)
+        adapter = fit_adapter(f_train, faces.labels[train], p_train)
+        candidates[label] = p_held
+        candidates[f"{label}+adapter"] = adapter.transform(p_held, f_held)
+    accuracy = {k: round(float((p.argmax(1) == held.labels).mean()), 4) for k, p in candidates.items()}
+    ece = {k: round(expected_calibration_error(p, held.labels), 4) for k, p in candidates.items()}
+    order = ["base+adapter", "finetuned", "finetuned+adapter", "base"]
+    chosen = max(order, key=lambda k: (accuracy[k], -order.index(k)))
+    return {"chosen": chosen, "use_finetuned": chosen.startswith("finetuned"),
+            "adapter": chosen.endswith("+adapter"), "accuracy": accuracy, "ece": ece,
+            "holdout_faces": len(held), "adapter_faces": len(train),
+            "rule": "best held-out accuracy; ties: base+adapter, finetuned, finetuned+adapter, base"}

@@ -185,7 +185,8 @@ def journal_recognizer(journal_folder: str | os.PathLike[str] | None = None, *,
     model_path : str or PathLike, optional
         Use this model instead of :func:`journal_model`'s.
     adapt : bool
-        Attach the journal's :class:`JournalAdapter` (refitted whenever the journal changes).
+        Attach the journal's :class:`JournalAdapter` (refitted whenever the journal changes), unless the
+        model's card says it was chosen without it (see :func:`emoj_lib.personal.personalize`).
     **face_options
         Passed to the recognizer.
 
@@ -200,12 +201,12 @@ def journal_recognizer(journal_folder: str | os.PathLike[str] | None = None, *,
     from emoj_lib.recognizer import Recognizer
 
     folder = Path(journal_folder) if journal_folder is not None else cfg.journal_dir()
-    if model_path is None:
-        path, version = journal_model(folder)
-    else:
-        path = Path(model_path)
-        version = model_version(read_card(path))
+    path = Path(model_path) if model_path is not None else journal_model(folder)[0]
+    card = read_card(path)
+    choice = card.get("choice") if isinstance(card.get("choice"), dict) else {}
+    adapt = adapt and choice.get("adapter", True) is not False  # a personal model chosen without the adapter
     rec = Recognizer(path, adapter=JournalAdapter(folder) if adapt else None, **face_options)
+    version = model_version(rec.card)
     rec.model_version = version
     return rec
 
@@ -249,13 +250,13 @@ class YourModel:
 
 def growth_curve(features: np.ndarray, labels: np.ndarray, proba: np.ndarray, strength: float) -> pd.DataFrame:
     """Return the prequential curve: each entry read by an adapter fitted on the entries before it."""
-    from emoj_lib.personal.adapter import _prototypes
+    from emoj_lib.personal.adapter import class_prototypes
 
     rows = []
     for i in range(len(labels)):
         p = proba[i:i + 1]
         if i >= 2 and strength > 0:
-            centre, protos, classes = _prototypes(features[:i], labels[:i])
+            centre, protos, classes = class_prototypes(features[:i], labels[:i])
             p = adapt_probabilities(p, features[i:i + 1], centre, protos, classes, strength)
         rows.append({"entries": i, "emotion": EMOTIONS[labels[i]],
                      "base_correct": bool(proba[i].argmax() == labels[i]),

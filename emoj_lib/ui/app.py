@@ -22,17 +22,17 @@ from emoj_lib.errors import EmojError, ImageReadError
 from emoj_lib.journal import SOURCES, Entry, Journal
 from emoj_lib.journal.report import parse_tags
 from emoj_lib.labels import EMOTIONS
+from emoj_lib.personal.journal import MODEL_ENV, model_version, reading_version
 from emoj_lib.ui.camera import CameraError, CameraWidget, LocalCamera, explain_camera_error
 from emoj_lib.ui.history import HistoryView
 from emoj_lib.ui.page import Scroller, in_voila
 from emoj_lib.ui.render import draw_faces, encode_image, enlarge, escape, probability_bars
+from emoj_lib.ui.yourmodel import YourModelView
 
 __all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve_model_path"]
 
 log = logging.getLogger(__name__)
 
-MODEL_ENV = "EMOJ_MODEL"
-"""An environment variable naming the model the app uses (before the journal's personal model)."""
 
 _STYLES = {
     "info": ("#0d47a1", "#e3f2fd"),
@@ -42,54 +42,31 @@ _STYLES = {
 }
 
 
-def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
-                       model_path: str | os.PathLike[str] | None = None) -> Path:
-    """Return the model the app uses.
-
-    Parameters
-    ----------
-    journal_folder : str or PathLike, optional
-        The journal folder (default :func:`emoj_lib.config.journal_dir`).
-    model_path : str or PathLike, optional
-        An explicit model: used when given.
-
-    Returns
-    -------
-    Path
-        ``model_path`` if given, else ``$EMOJ_MODEL`` if set, else the journal's latest personal model,
-        else the shipped model (:func:`emoj_lib.personal.current_model`). The file may not exist.
-
-    """
-    if model_path is not None:
-        return Path(model_path).expanduser()
-    env = os.environ.get(MODEL_ENV)
-    if env:
-        return Path(env).expanduser()
-    from emoj_lib.personal import current_model
-
-    return current_model(journal_folder)
-
-
-def model_version(card: dict[str, Any]) -> str:
-    """Return the version recorded with journal entries for a model card: its ``version``, else its ``date``."""
-    return str(card.get("version", card.get("date", "")))
-
-
 def journal_model(journal_folder: str | os.PathLike[str] | None = None,
                   model_path: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
-    """Return the model a journal uses and its version: the one place the app and ``emoj journal add`` ask.
+    """Return the model a journal uses and its version: the one call site of the app and ``emoj journal add``.
 
-    ``model_path`` if given, else as :func:`resolve_model_path`; the version is read from the model's card
-    (:func:`model_version`; empty when there is no card).
+    An explicit ``model_path`` wins (its version read from its card, ``""`` without one); else the journal's rule,
+    :func:`emoj_lib.personal.journal_model` (its chosen personal model, else ``$EMOJ_MODEL``, else the shipped one).
     """
+    if model_path is None:
+        from emoj_lib.personal import journal_model as journal_rule
+
+        return journal_rule(journal_folder)
     from emoj_lib.cards import read_card
 
-    path = resolve_model_path(journal_folder, model_path)
+    path = Path(model_path).expanduser()
     try:
         card = read_card(path)
     except (OSError, EmojError):
         card = {}
     return path, model_version(card)
+
+
+def resolve_model_path(journal_folder: str | os.PathLike[str] | None = None,
+                       model_path: str | os.PathLike[str] | None = None) -> Path:
+    """Return the model the app uses (the path of :func:`journal_model`; the file may not exist)."""
+    return journal_model(journal_folder, model_path)[0]
 
 
 def _is_encoded(data: bytes) -> bool:
@@ -105,9 +82,9 @@ class JournalApp(widgets.VBox):
         The journal, or its folder (default :func:`emoj_lib.config.journal_dir`: ``$EMOJ_JOURNAL_DIR`` or
         ``~/emoj-journal``).
     model_path : str or PathLike, optional
-        The model (default :func:`resolve_model_path`: ``$EMOJ_MODEL``, else the journal's latest
-        personal model, else the shipped model). A model that cannot be loaded leaves the app usable
-        for the history, with a message saying why.
+        The model (default :func:`resolve_model_path`: the journal's latest chosen personal model, else
+        ``$EMOJ_MODEL``, else the shipped model); read through the journal's adapter. A model that cannot be
+        loaded leaves the app usable for the history, with a message saying why.
     recognizer : Recognizer, optional
         An already loaded recognizer (instead of ``model_path``; not both).
     local_camera : int, LocalCamera or None
@@ -174,13 +151,15 @@ class JournalApp(widgets.VBox):
         self.message = widgets.HTML()
         self.message.add_class("emoj-message")
         self.history = HistoryView(self.journal, size=history_size, charts=charts)
+        self.your_model = YourModelView(self.journal.folder, lambda: self.recognizer)
         self.voila = in_voila()
         hint = "" if self.voila else (" &middot; to use it as an app without code: <code>emoj app</code>")
         header = widgets.HTML(
             f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
             f"{self._model_description()} &middot; everything stays on this computer{hint}.</p>")
         self.scroller = Scroller(".emoj-result")
-        super().__init__(children=[header, self.sources, self.message, self.result, self.history, self.scroller])
+        super().__init__(children=[header, self.sources, self.message, self.result, self.history,
+                                   self.your_model, self.scroller])
         self.add_class("emoj-app")
         if self.model_error:
             self.say("error", self.model_error)
@@ -190,14 +169,14 @@ class JournalApp(widgets.VBox):
     # ------------------------------------------------------------------------------------------- set-up
 
     def _load_model(self) -> None:
-        from emoj_lib.recognizer import Recognizer
+        from emoj_lib.personal import journal_recognizer
 
         if not self.model_path.is_file():
             self.model_error = (f"No emotion model at {escape(self.model_path)}: photos cannot be read until it "
                                 "is there (the history still works).")
             return
         try:
-            self.recognizer = Recognizer(self.model_path)
+            self.recognizer = journal_recognizer(self.journal.folder, model_path=self.model_path)
         except Exception as exc:  # a broken model must not break the journal
             log.exception("could not load %s", self.model_path)
             self.model_error = f"The emotion model {escape(self.model_path)} could not be loaded: {escape(exc)}"
@@ -441,8 +420,10 @@ class JournalApp(widgets.VBox):
 
     @property
     def model_version(self) -> str:
-        """The version of the model recorded with each entry (its card's ``version``, else its ``date``)."""
-        return model_version(getattr(self.recognizer, "card", None) or {})
+        """The version recorded with each entry: the model's (card ``version``, else ``date``) [+ the adapter's tag]."""
+        if self.recognizer is None:
+            return ""
+        return reading_version(self.recognizer)
 
     def save(self) -> Entry | None:
         """Save the selected face with the chosen label and the note as a journal entry.
@@ -487,5 +468,6 @@ class JournalApp(widgets.VBox):
         kept = " with the photo" if photo is not None else ""
         self.note.value = self.tags.value = ""
         self.history.refresh()
+        self.your_model.refresh_if_shown()
         self.say("success", f"Saved to your journal at {when}{kept}: {what}.")
         return entry
