@@ -263,7 +263,7 @@ def test_a_failed_row_write_removes_its_photo(journal, rng, monkeypatch):
 
 @pytest.mark.parametrize(("change", "field", "message"), [
     ("2303", "pixels", "2303 values"),
-    ("999", "pixels", "'999' is not an integer in 0..255"),
+    ("999", "pixels", "is 999, out of range 0..255"),
     ("negative", "p_sad", "not a probability"),
     ("sum", "p_angry", "do not sum to 1"),
 ])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib import config
+from emoj_lib.data.pixels import encode_pixels
 from emoj_lib.journal.fileformat import encode_record, escape_tags, escape_text
 from emoj_lib.labels import EMOTIONS, emotion_index
 
@@ -30,7 +31,6 @@ ENTRY_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 """What an entry id may be (``uuid4().hex`` by default)."""
 PROB_SUM_TOLERANCE = 1e-3
 """How far from 1 the 7 probabilities of an entry may sum (float32 softmax outputs are within 1e-6)."""
-_PIXEL_TEXT = np.array([str(i) for i in range(256)], dtype=object)
 
 
 def _now() -> datetime:
@@ -216,5 +216,5 @@ class Entry:
                   *map(str, self.box), self.emotion, repr(self.confidence),
                   *(repr(float(v)) for v in self.probabilities), escape_text(self.model),
                   escape_text(self.model_version), self.user_label or "", escape_text(self.note),
-                  escape_tags(self.tags), "", photo, " ".join(_PIXEL_TEXT[self.face.ravel()])]
+                  escape_tags(self.tags), "", photo, encode_pixels(self.face)]
         return encode_record(fields)

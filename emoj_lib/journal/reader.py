@@ -21,6 +21,7 @@ import pandas as pd
 
 from emoj_lib import config
 from emoj_lib.data.fer import FerData
+from emoj_lib.data.pixels import N_PIXELS, parse_pixels
 from emoj_lib.errors import DataFormatError, JournalNotFoundError
 from emoj_lib.journal.checks import check_amendments, check_deletions, check_entries
 from emoj_lib.journal.entry import SOURCES
@@ -36,10 +37,9 @@ from emoj_lib.journal.fileformat import (
 )
 from emoj_lib.journal.files import os_errors, private_dir, secure_open
 from emoj_lib.journal.problems import JournalWarning, ProblemLog
-from emoj_lib.journal.rows import N_PIXELS, Rows, scan_rows
+from emoj_lib.journal.rows import Rows, scan_rows
 from emoj_lib.labels import EMOTIONS
 
-_N_PIXELS = N_PIXELS
 ON_ERROR: tuple[str, ...] = ("skip", "raise")
 """What :func:`read_journal` does with a damaged row; the first is the default."""
 _DELETED_COLUMNS = {"line": "int64", "entry_id": "str", "timestamp": "datetime64[us, UTC]"}
@@ -118,31 +118,20 @@ class JournalData:
             raise ValueError("these entries were read with pixels=False; read them with pixels=True")
         e = self.entries
         positions = np.flatnonzero(e["user_label"].notna().to_numpy())
-        images = np.empty((len(positions), _N_PIXELS), np.uint8)
+        images = np.empty((len(positions), N_PIXELS), np.uint8)
         keep = np.ones(len(positions), bool)
         skipped = []
         pixels = e["pixels"].to_numpy()
         lines = e["line"].to_numpy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", DeprecationWarning)  # np.fromstring: text it could not parse
-            for k, pos in enumerate(positions):
-                problem = None
-                try:
-                    px = np.fromstring(pixels[pos], dtype=np.int16, sep=" ")
-                except (ValueError, DeprecationWarning):
-                    problem = "pixels are not space-separated integers"
-                else:
-                    if len(px) != _N_PIXELS:
-                        problem = f"pixels has {len(px)} values, expected {_N_PIXELS}"
-                    elif px.min() < 0 or px.max() > 255:
-                        problem = "a pixel is out of range 0..255"
-                if problem is None:
-                    images[k] = px
-                elif on_error == "raise":
-                    raise DataFormatError(self.path, problem, line=int(lines[pos]), field="pixels")
-                else:
-                    keep[k] = False
-                    skipped.append((int(lines[pos]), int(pos), f"pixels: {problem}"))
+        for k, pos in enumerate(positions):
+            px, problem = parse_pixels(pixels[pos])
+            if px is not None:
+                images[k] = px
+            elif on_error == "raise":
+                raise DataFormatError(self.path, str(problem), line=int(lines[pos]), field="pixels")
+            else:
+                keep[k] = False
+                skipped.append((int(lines[pos]), int(pos), f"pixels: {problem}"))
         labels = e["user_label"].cat.codes.to_numpy()[positions].astype(np.int64)
         return FerData(images[keep].reshape(-1, config.FACE_SIZE, config.FACE_SIZE), labels[keep], "Journal",
                        positions[keep], source=str(self.path),

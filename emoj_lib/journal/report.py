@@ -16,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from emoj_lib.config import FACE_SIZE
+from emoj_lib.data.pixels import parse_pixels
 
 __all__ = [
     "NOTE_START",
@@ -183,14 +185,11 @@ def _face_png(pixels: object) -> bytes | None:
     """Return the PNG of a journal pixel string (48x48 gray), or None if it is not one."""
     from PIL import Image
 
-    try:
-        face = np.array(str(pixels).split(), dtype=np.int16)
-    except ValueError:
-        return None
-    if face.size != 48 * 48 or face.min() < 0 or face.max() > 255:
+    values, _ = parse_pixels(pixels)
+    if values is None:
         return None
     buf = io.BytesIO()
-    Image.fromarray(face.reshape(48, 48).astype(np.uint8)).save(buf, format="PNG")
+    Image.fromarray(values.reshape(FACE_SIZE, FACE_SIZE)).save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -9,29 +9,13 @@ checked afterwards, all rows at once (:mod:`emoj_lib.journal.checks`).
 from __future__ import annotations
 
 import mmap
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emoj_lib import config
+from emoj_lib.data.pixels import pixel_problem
 from emoj_lib.journal.fileformat import COLUMNS, KINDS, REPAIR_LINE, check_head, is_cut_preamble
 from emoj_lib.journal.problems import ProblemLog
 from emoj_lib.journal.records import Record, iter_records
-
-N_PIXELS = config.FACE_SIZE * config.FACE_SIZE
-_VALUE = r"(?:1[0-9][0-9]|2[0-4][0-9]|25[0-5]|[1-9][0-9]|[0-9])"  # 0..255, no leading zero; 3 digits first
-_PIXELS_RE = re.compile(rf"(?:{_VALUE} ){{{N_PIXELS - 1}}}{_VALUE}")
-
-
-def pixel_problem(text: str) -> str | None:
-    """Return what is wrong with a pixel string (2304 integers in 0..255, one space apart), or None."""
-    if _PIXELS_RE.fullmatch(text):
-        return None
-    values = text.split(" ")
-    if len(values) != N_PIXELS:
-        return f"pixels has {len(values)} values, expected {N_PIXELS}"
-    bad = next(v for v in values if not re.fullmatch(_VALUE, v))
-    return f"pixel value {bad[:10]!r} is not an integer in 0..255"
 
 
 @dataclass

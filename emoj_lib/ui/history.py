@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib.config import FACE_SIZE
+from emoj_lib.data.pixels import parse_pixels
 from emoj_lib.journal import (
     Journal,
     JournalWarning,
@@ -54,13 +55,8 @@ ANY = "any"
 
 def face_from_pixels(pixels: str) -> np.ndarray | None:
     """Return the 48x48 face of a journal ``pixels`` string, or None if it is not one."""
-    try:
-        face = np.array(pixels.split(), dtype=np.int16)
-    except (AttributeError, ValueError):
-        return None
-    if face.size != FACE_SIZE * FACE_SIZE or face.min() < 0 or face.max() > 255:
-        return None
-    return face.reshape(FACE_SIZE, FACE_SIZE).astype(np.uint8)
+    values, _ = parse_pixels(pixels)
+    return None if values is None else values.reshape(FACE_SIZE, FACE_SIZE)
 
 
 def _caption(row: pd.Series) -> str:
