@@ -97,7 +97,7 @@ class Journal:
 
     """
 
-    def __init__(self, folder: str | Path | None = None, *, fsync: bool = True) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | None = None, *, fsync: bool = True) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else config.journal_dir()
         if self.folder.exists() and not self.folder.is_dir():
             raise NotADirectoryError(f"{self.folder} is not a folder (give the journal folder, not its file)")
