@@ -120,7 +120,7 @@ class ComparisonDisplay:
         cms = [ConfusionMatrixDisplay(confusion_matrix(t, p, normalize="true"), "true",
                                       f"{name}: accuracy {summary.loc[name, 'accuracy']:.3f}")
                for name, p in zip(names, (before, after), strict=True)]
-        return cls(table, summary, cms[0], cms[1], tuple(names), title).plot(axes=axes)
+        return cls(table, summary, cms[0], cms[1], (names[0], names[1]), title).plot(axes=axes)
 
     def plot(self, axes=None) -> ComparisonDisplay:
         """Draw the three panels on ``axes`` (three matplotlib axes; a new figure if None); return self."""

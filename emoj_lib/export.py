@@ -105,7 +105,9 @@ def _faces_per_s(model, faces: np.ndarray, repeat: int, batch_size: int) -> tupl
     from emoj_lib.inference import predict_proba
 
     predict_proba(model, faces[:batch_size], batch_size=batch_size)  # warm-up (tracing, tensor allocation)
-    best, proba = float("inf"), None
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
+    best, proba = float("inf"), np.empty((0, 0))
     for _ in range(repeat):
         t = time.perf_counter()
         proba = predict_proba(model, faces, batch_size=batch_size)

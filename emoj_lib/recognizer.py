@@ -92,6 +92,9 @@ class Recognizer:
         usable converted model.
     """
 
+    model_version: str | None = None
+    """The version to record with its readings, when set (:func:`emoj_lib.personal.journal_recognizer` sets it)."""
+
     def __init__(self, model_path: str | Path | list | tuple | None = None, *, batch_size: int = 256,
                  tta: str = "none", adapter: Any = None, fast: str | bool = "auto", **face_options) -> None:
         from emoj_lib.cards import ModelCardError, load_model

@@ -225,11 +225,18 @@ def _measure(model, sets: dict[str, FerData]) -> dict[str, dict[str, float]]:
     return out
 
 
-def _fit_phases(model, ds, vds, config: TransferConfig, run_dir: Path, monitor: str,
+def _fit_phases(model, fit: FerData, val: FerData | None, config: TransferConfig, run_dir: Path,
                 verbose: int) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Run phase 1 (head) and phase 2 (top blocks); return the epoch log and the trainable layers per phase."""
+    """Run phase 1 (head) and phase 2 (top blocks) on ``fit``, watching ``val`` when given.
+
+    Returns the epoch log and the trainable layers per phase.
+    """
     from emoj_lib.training import fit_model
 
+    ds = make_dataset(fit.images, fit.labels, batch_size=config.batch_size, shuffle=True,
+                      augment=config.augmentation, seed=config.seed)
+    vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
+    monitor = "val_accuracy" if vds is not None else "accuracy"
     logs = []
     phases = [("head", config.head_epochs, config.head_learning_rate, 0),
               ("fine_tune", config.fine_tune_epochs, config.fine_tune_learning_rate, config.unfreeze_blocks)]
@@ -259,6 +266,19 @@ def _splits(data: FerData, config: TransferConfig, groups: np.ndarray | None):
             train_groups = None
     rest, val_idx = stratified_split(train.labels, config.validation, config.seed + 1, groups=train_groups)
     return train.subset(rest), held, train.subset(val_idx), method
+
+
+def _data_record(data: FerData, parts: tuple[FerData, FerData | None, FerData, FerData | None, FerData | None],
+                 holdout_method: str, grouped: bool) -> dict[str, Any]:
+    """Return what the card records of ``data`` and its (train, validation, holdout, replay, reference) parts."""
+    from emoj_lib.training import data_fingerprint
+
+    train, val, held, replay, reference = parts
+    return {"source": data.source, "faces": len(data), "sha256": data_fingerprint(data),
+            "train_faces": len(train), "validation_faces": 0 if val is None else len(val),
+            "holdout_faces": len(held), "holdout": holdout_method, "groups": grouped,
+            "replay_faces": 0 if replay is None else len(replay),
+            "reference": None if reference is None else {"source": reference.source, "faces": len(reference)}}
 
 
 def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | None = None, *,
@@ -316,22 +336,14 @@ def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | No
     sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
     before = _measure(base, sets)
     model = _start_model(base, config)
-    ds = make_dataset(fit.images, fit.labels, batch_size=config.batch_size, shuffle=True,
-                      augment=config.augmentation, seed=config.seed)
-    vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
-    monitor = "val_accuracy" if vds is not None else "accuracy"
-    history, trainable = _fit_phases(model, ds, vds, config, run_dir, monitor, verbose)
+    history, trainable = _fit_phases(model, fit, val, config, run_dir, verbose)
     after = _measure(model, sets)
     card = make_card(
         name=name or run_dir.name, stage=stage,
         architecture=base_card.get("architecture"), hyperparameters=base_card.get("hyperparameters"),
         parameters=int(model.count_params()),
         base_model={"path": str(model_path), "name": base_card.get("name"), "date": base_card.get("date")},
-        data={"source": data.source, "faces": len(data), "sha256": data_fingerprint(data),
-              "train_faces": len(train), "validation_faces": 0 if val is None else len(val),
-              "holdout_faces": len(held), "holdout": holdout_method, "groups": groups is not None,
-              "replay_faces": 0 if replay is None else len(replay),
-              "reference": None if reference is None else {"source": reference.source, "faces": len(reference)}},
+        data=_data_record(data, (train, val, held, replay, reference), holdout_method, groups is not None),
         training={**config.to_dict(), "trainable_layers": trainable, "epochs_run": len(history),
                   "wall_seconds": round(time.perf_counter() - t0, 1)},
         metrics={"before": before, "after": after},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -45,8 +46,10 @@ def write_chart(entries, kind: str, out: Path) -> Path:
 
     from emoj_lib.journal import analytics
 
-    draw = {"mood": analytics.plot_mood, "weekly": analytics.plot_weekly_mix, "calendar": analytics.plot_calendar,
-            "time": analytics.plot_time_of_day, "corrections": analytics.plot_corrections}[kind]
+    charts: dict[str, Callable[..., object]] = {
+        "mood": analytics.plot_mood, "weekly": analytics.plot_weekly_mix, "calendar": analytics.plot_calendar,
+        "time": analytics.plot_time_of_day, "corrections": analytics.plot_corrections}
+    draw = charts[kind]
     fig = Figure(figsize=(9, 4), layout="constrained")
     draw(entries, ax=fig.subplots())
     out = Path(out)

@@ -121,7 +121,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type, *, only: Iter
         kind, optional = _scalar(hints[f.name])
         if kind is None or f.name in set(skip) or (chosen is not None and f.name not in chosen):
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = _field_default(f)
         flag = "--" + f.name.replace("_", "-")
         words = docs.get(f.name, f.name.replace("_", " "))
         options: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
@@ -141,6 +141,15 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type, *, only: Iter
     return added
 
 
+def _field_default(f: dataclasses.Field) -> Any:
+    """Return the default value of a dataclass field (calling its factory); a field without one is an error."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise TypeError(f"field {f.name!r} has no default: it cannot become an option")
+
+
 def config_from_args(cls: type, args: argparse.Namespace, **values: Any) -> Any:
     """Return ``cls(...)`` from the options the user gave (others keep the dataclass defaults) and ``values``.
 
@@ -156,7 +165,7 @@ def config_from_args(cls: type, args: argparse.Namespace, **values: Any) -> Any:
 
 def option_error(args: argparse.Namespace, message: str) -> typing.NoReturn:
     """Stop with a usage error of the command being run (its usage line and ``message``, exit status 2)."""
-    parser = getattr(args, "parser", None)
+    parser: argparse.ArgumentParser | None = getattr(args, "parser", None)
     if parser is None:
         raise SystemExit(f"emoj: error: {message}")
     parser.error(message)

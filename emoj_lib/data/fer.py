@@ -15,7 +15,7 @@ import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ UNLABELLED = -1
 """Label of a face without an emotion (an empty ``emotion`` field)."""
 
 
-@dataclass
+@dataclass(init=False)
 class FerData:
     """Faces with their labels and splits, in the FER2013 convention.
 
@@ -61,19 +61,23 @@ class FerData:
     images: np.ndarray
     labels: np.ndarray
     usage: np.ndarray
-    rows: np.ndarray | None = None
-    source: str = "<memory>"
-    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["line", "row", "problem"]))
+    rows: np.ndarray
+    source: str
+    skipped: pd.DataFrame
 
-    def __post_init__(self) -> None:
-        self.images = np.asarray(self.images, dtype=np.uint8)
-        self.labels = np.asarray(self.labels, dtype=np.int64)
-        if isinstance(self.usage, str):
-            self.usage = np.full(len(self.images), self.usage, dtype=object)
-        self.usage = np.asarray(self.usage, dtype=object)
-        if self.rows is None:
-            self.rows = np.arange(len(self.images), dtype=np.int64)
-        self.rows = np.asarray(self.rows, dtype=np.int64)
+    def __init__(self, images: np.ndarray, labels: np.ndarray, usage: np.ndarray | str,
+                 rows: np.ndarray | None = None, source: str = "<memory>", skipped: pd.DataFrame | None = None) -> None:
+        # written out (not generated) because it takes one split name for all faces and no rows (0..N-1)
+        self.images = np.asarray(images, dtype=np.uint8)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        if isinstance(usage, str):
+            usage = np.full(len(self.images), usage, dtype=object)
+        self.usage = np.asarray(usage, dtype=object)
+        if rows is None:
+            rows = np.arange(len(self.images), dtype=np.int64)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.source = source
+        self.skipped = pd.DataFrame(columns=["line", "row", "problem"]) if skipped is None else skipped
         n = len(self.images)
         if self.images.ndim != 3 or self.images.shape[1:] != (FACE_SIZE, FACE_SIZE):
             raise ValueError(f"images must have shape (N, {FACE_SIZE}, {FACE_SIZE}), got {self.images.shape}")
@@ -236,6 +240,79 @@ def _parse_row(fields: list[str], allow_unlabelled: bool) -> tuple[int, np.ndarr
     return label, np.array(fields[1].split(), dtype=np.uint8), usage, None, None
 
 
+_Row = tuple[int, np.ndarray, str]
+"""A parsed CSV row: label, pixels, usage."""
+
+
+def _read_header(path: Path, raw: bytes) -> tuple[list[int], int, bool]:
+    """Return where the columns (emotion, pixels, Usage) are, how many there are and whether they are canonical."""
+    header = [h.strip() for h in next(csv.reader([raw.decode("utf-8-sig")]), [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise DataFormatError(path, f"missing column(s) {missing}; header is {header}, expected {list(COLUMNS)}",
+                              line=1)
+    return [header.index(c) for c in COLUMNS], len(header), header == list(COLUMNS)
+
+
+def _fast_row(raw: bytes) -> _Row | None:
+    """Parse a plain canonical row (label, pixels, usage) quickly; None if it needs the general CSV path."""
+    c1, c2 = raw.find(b","), raw.rfind(b",")
+    emo = raw[:c1]
+    if not (0 < c1 < c2 and len(emo) == 1 and 48 <= emo[0] <= 54 and b'"' not in raw):
+        return None
+    try:
+        px = np.fromstring(raw[c1 + 1:c2], dtype=np.int16, sep=" ")
+    except (ValueError, DeprecationWarning):  # DeprecationWarning: unparsed text (raised as an error by the reader)
+        return None
+    if len(px) != N_PIXELS or px.min() < 0 or px.max() > 255:
+        return None
+    use = raw[c2 + 1:].decode("ascii", errors="replace").strip()
+    return (emo[0] - 48, px, use) if use else None
+
+
+def _slow_row(raw: bytes, order: list[int], n_columns: int,
+              allow_unlabelled: bool) -> tuple[_Row | None, str | None, str]:
+    """Parse a general CSV row: ``((label, pixels, usage), None, "")``, or ``(None, bad field, problem)``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, None, "not valid UTF-8 text"
+    fields = next(csv.reader([text]), [])
+    if len(fields) != n_columns:
+        return None, None, f"{len(fields)} field(s), expected {n_columns} ({', '.join(COLUMNS)})"
+    label, px, use, fld, problem = _parse_row([fields[i] for i in order], allow_unlabelled)
+    if problem is not None or px is None:
+        return None, fld, problem or "no pixels"
+    return (label, px, use), None, ""
+
+
+def _csv_rows(path: Path, allow_unlabelled: bool) -> Iterator[tuple[int, _Row | None, str | None, str]]:
+    """Yield each non-blank row: ``(line, (label, pixels, usage), None, "")`` or ``(line, None, field, problem)``.
+
+    Raises DataFormatError if the file cannot be read or has no header.
+    """
+    order: list[int] = []
+    fast, n_columns = False, 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)  # np.fromstring: unparsed text
+            for line_no, raw in _lines(path):
+                if line_no == 1:
+                    order, n_columns, fast = _read_header(path, raw)
+                    continue
+                if not raw.strip():
+                    continue
+                row = _fast_row(raw) if fast else None
+                if row is not None:
+                    yield line_no, row, None, ""
+                else:  # slow path: a general CSV row, or a row with a problem to name
+                    yield line_no, *_slow_row(raw, order, n_columns, allow_unlabelled)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataFormatError(path, f"cannot read the file: {exc}") from exc
+    if not order:
+        raise DataFormatError(path, "empty file (no header)")
+
+
 def read_fer_csv(
     path: str | Path,
     *,
@@ -281,9 +358,6 @@ def read_fer_csv(
     usages: list[str] = []
     rows: list[int] = []
     skipped: list[tuple[int, int, str]] = []
-    order: list[int] = []
-    fast = False
-    n_columns = 0
 
     def bad(line_no: int, fld: str | None, problem: str) -> None:
         if on_error == "raise":
@@ -302,55 +376,11 @@ def read_fer_csv(
             usages.append(use)
             rows.append(line_no - 2)
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", DeprecationWarning)  # np.fromstring: unparsed text
-            for line_no, raw in _lines(path):
-                if line_no == 1:
-                    header = next(csv.reader([raw.decode("utf-8-sig")]), [])
-                    header = [h.strip() for h in header]
-                    missing = [c for c in COLUMNS if c not in header]
-                    if missing:
-                        raise DataFormatError(path, f"missing column(s) {missing}; header is {header}, "
-                                              f"expected {list(COLUMNS)}", line=1)
-                    order = [header.index(c) for c in COLUMNS]
-                    n_columns = len(header)
-                    fast = header == list(COLUMNS)
-                    continue
-                if not raw.strip():
-                    continue
-                if fast:
-                    c1, c2 = raw.find(b","), raw.rfind(b",")
-                    emo = raw[:c1]
-                    if 0 < c1 < c2 and len(emo) == 1 and 48 <= emo[0] <= 54 and b'"' not in raw:
-                        try:
-                            px = np.fromstring(raw[c1 + 1:c2], dtype=np.int16, sep=" ")
-                        except (ValueError, DeprecationWarning):
-                            px = None
-                        if px is not None and len(px) == N_PIXELS and px.min() >= 0 and px.max() <= 255:
-                            use = raw[c2 + 1:].decode("ascii", errors="replace").strip()
-                            if use:
-                                keep_row(line_no, emo[0] - 48, px, use)
-                                continue
-                # slow path: a general CSV row, or a row with a problem to name
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    bad(line_no, None, "not valid UTF-8 text")
-                    continue
-                fields = next(csv.reader([text]), [])
-                if len(fields) != n_columns:
-                    bad(line_no, None, f"{len(fields)} field(s), expected {n_columns} ({', '.join(COLUMNS)})")
-                    continue
-                label, px, use, fld, problem = _parse_row([fields[i] for i in order], allow_unlabelled)
-                if problem is not None:
-                    bad(line_no, fld, problem)
-                    continue
-                keep_row(line_no, label, px, use)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataFormatError(path, f"cannot read the file: {exc}") from exc
-    if not order:
-        raise DataFormatError(path, "empty file (no header)")
+    for line_no, row, fld, problem in _csv_rows(path, allow_unlabelled):
+        if row is None:
+            bad(line_no, fld, problem)
+        else:
+            keep_row(line_no, *row)
     blocks.append(block[: len(labels) % _GROW])
     images = np.concatenate(blocks).reshape(-1, FACE_SIZE, FACE_SIZE)
     skipped_df = pd.DataFrame(skipped, columns=["line", "row", "problem"])
@@ -388,7 +418,7 @@ def write_fer_csv(
         The path written. Reading it with :func:`read_fer_csv` gives back the same pixels, labels and
         splits exactly.
     """
-    data = FerData(images, np.asarray(labels), usage)  # validates shapes
+    data = FerData(images, np.asarray(labels), usage if isinstance(usage, str) else np.asarray(usage))  # validates
     if ((data.labels < UNLABELLED) | (data.labels >= len(EMOTIONS))).any():
         bad = data.labels[(data.labels < UNLABELLED) | (data.labels >= len(EMOTIONS))][0]
         raise ValueError(f"label {bad} out of range; expected 0..{len(EMOTIONS) - 1} or -1 (unlabelled)")

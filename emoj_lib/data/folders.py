@@ -235,7 +235,9 @@ def _assemble(root: Path, results: list[_Result]) -> tuple[FerData, pd.DataFrame
                 and all(len(r.crops) == 1 for r in kept))
     if numbered:
         kept = [kept[i] for i in np.argsort([int(s) for s in stems], kind="stable")]
-    images, labels, usages = [], [], []
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    usages: list[object] = []
     for r in kept:
         r.record["row"] = len(images)
         images.extend(r.crops)

@@ -84,10 +84,10 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
         m = rx.search(path.name)
         if m is None:
             continue
-        emotion = codes.get(m.group("emotion"), m.group("emotion"))
-        if find_emotion(emotion) is None:
+        index = find_emotion(codes.get(m.group("emotion"), m.group("emotion")))
+        if index is None:
             raise DataFormatError(path, f"emotion {m.group('emotion')!r} is not one of {', '.join(EMOTIONS)}")
-        target = dest / m.group("person") / EMOTIONS[find_emotion(emotion)] / path.name
+        target = dest / m.group("person") / EMOTIONS[index] / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink() or target.exists():
             target.unlink()
@@ -95,7 +95,7 @@ def layout_people(source: str | Path, dest: str | Path, *, pattern: str = JAFFE_
             shutil.copyfile(path, target)
         else:
             os.symlink(path.resolve(), target)
-        rows.append({"person": m.group("person"), "emotion": EMOTIONS[find_emotion(emotion)],
+        rows.append({"person": m.group("person"), "emotion": EMOTIONS[index],
                      "source": str(path), "path": str(target)})
     if not rows:
         raise DataFormatError(source, f"no photo name matches {pattern!r}")

@@ -59,7 +59,8 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int,
         raise ValueError(f"a group-aware split needs at least two groups, got {len(names)}")
     order = np.random.default_rng(seed).permutation(len(names))
     target = fraction * len(labels)
-    taken, total = [], 0
+    taken: list[int] = []
+    total = 0
     for g in order[:-1]:  # the last group always stays on the rest side
         if taken and abs(total + sizes[g] - target) > abs(total - target):
             continue

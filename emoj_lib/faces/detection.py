@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import cv2.data  # the Haar cascades folder (its own module for the type checker)
 import numpy as np
 
 from emoj_lib.faces.images import ImageSource, load_array
@@ -345,8 +346,8 @@ class DetectorOptions:
             raise ValueError(f"profile_fallback must be True, False or 'auto', got {self.profile_fallback!r}")
         if self.detector == "haar":
             _cascade_path(self.cascade)
-            if self.confirm not in (None, "auto"):
-                _cascade_path(self.confirm)  # type: ignore[arg-type]
+            if self.confirm is not None and self.confirm != "auto":
+                _cascade_path(self.confirm)
 
     def min_pixels(self, image_shape: tuple[int, ...]) -> float:
         """Return ``min_size`` in pixels of an image of this ``(height, width, ...)`` shape."""

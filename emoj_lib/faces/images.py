@@ -81,7 +81,7 @@ def _damage(fp: IO[bytes], fmt: str) -> str:
     try:
         fp.seek(0)
         if factory is not None:
-            factory(fp)  # type: ignore[arg-type]
+            factory(fp, "")  # as Image.open calls it (fp, filename); "" is the default for a stream
     except Exception as exc:  # the plugin's message is the diagnosis (e.g. a bad header checksum)
         return str(exc) or type(exc).__name__
     return "its header cannot be parsed"

@@ -95,18 +95,18 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
     return utc, local, bad
 
 
-def check_entries(ent: pd.DataFrame, problems: ProblemLog) -> tuple[np.ndarray, dict[str, object]]:
+def check_entries(ent: pd.DataFrame, problems: ProblemLog) -> tuple[np.ndarray, dict[str, np.ndarray | pd.Series]]:
     """Check entry rows; return the mask of bad ones and the parsed columns (times, numbers)."""
     check = ColumnCheck(ent, problems)
     check.entry_ids()
     utc, local = check.times()
     check.member("source", SOURCES, f"expected one of {SOURCES}")
-    parsed: dict[str, object] = {"timestamp": utc, "local_time": local}
+    parsed: dict[str, np.ndarray | pd.Series] = {"timestamp": utc, "local_time": local}
     for c in ("x", "y", "w", "h", "confidence", *PROB_COLUMNS):
         parsed[c], bad, what = number_column(ent[c], c in ("x", "y", "w", "h"))
         check.flag(bad, c, what)
     w_h = np.stack([parsed["w"], parsed["h"]]) if len(ent) else np.ones((2, 0))
-    check.flag((w_h <= 0).any(axis=0), "w", "the face box must have w, h > 0")
+    check.flag(np.asarray((w_h <= 0).any(axis=0)), "w", "the face box must have w, h > 0")
     probs = np.stack([parsed[c] for c in PROB_COLUMNS], axis=1) if len(ent) else np.zeros((0, 7))
     check.flag(np.abs(probs.sum(axis=1) - 1) > PROB_SUM_TOLERANCE, "p_angry",
                "the 7 probabilities do not sum to 1")

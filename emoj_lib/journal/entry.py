@@ -159,7 +159,8 @@ class Entry:
             if not np.issubdtype(face.dtype, np.integer) or face.min() < 0 or face.max() > 255:
                 raise ValueError(f"face must be uint8 (or integers in 0..255), got {face.dtype}")
         self.face = face.astype(np.uint8)
-        box = self.box.as_tuple() if hasattr(self.box, "as_tuple") else tuple(self.box)
+        as_tuple = getattr(self.box, "as_tuple", None)  # a Box, or any 4 numbers
+        box = as_tuple() if as_tuple is not None else tuple(self.box)
         if len(box) != 4 or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in box):
             raise ValueError(f"box must be 4 integers (x, y, w, h), got {self.box!r}")
         box = tuple(int(v) for v in box)
@@ -212,6 +213,8 @@ class Entry:
 
     def to_row(self, photo: str = "") -> bytes:
         """Return the encoded CSV record of this entry (UTF-8, ending with a newline)."""
+        if self.timestamp is None or self.emotion is None:  # both set by __post_init__
+            raise ValueError(f"entry {self.entry_id}: no timestamp or emotion to write")
         fields = ["entry", self.entry_id, self.timestamp.isoformat(timespec="microseconds"), self.source,
                   *map(str, self.box), self.emotion, repr(self.confidence),
                   *(repr(float(v)) for v in self.probabilities), escape_text(self.model),

@@ -11,12 +11,16 @@ import csv
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from emoj_lib.journal.fileformat import PROB_COLUMNS, escape_tags, escape_text
 from emoj_lib.journal.files import FILE_MODE, os_errors, write_all
 from emoj_lib.journal.reader import JournalData, read_journal
+
+if TYPE_CHECKING:
+    from emoj_lib.journal.store import Journal
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "entry_id", "local_time", "timestamp", "source", "emotion", "confidence", *PROB_COLUMNS, "user_label",
@@ -46,7 +50,7 @@ def export_table(data: JournalData) -> pd.DataFrame:
     return out[list(EXPORT_COLUMNS)]
 
 
-def export_csv(journal: object, path: str | Path) -> Path:
+def export_csv(journal: Journal | JournalData | str | Path, path: str | Path) -> Path:
     """Write a journal's entries to a CSV for spreadsheets: no face pixels, no live formulas, owner-only.
 
     Parameters

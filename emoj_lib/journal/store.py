@@ -98,7 +98,7 @@ class Journal:
 
     """
 
-    def __init__(self, folder: str | Path | None = None, *, fsync: bool = True) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | None = None, *, fsync: bool = True) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else config.journal_dir()
         if self.folder.exists() and not self.folder.is_dir():
             raise NotADirectoryError(f"{self.folder} is not a folder (give the journal folder, not its file)")
@@ -181,21 +181,22 @@ class Journal:
             write_all(fd, PREAMBLE)
             self._flush(fd, new=True)
             st = os.fstat(fd)
-        fresh = self._tail is None or not self._tail.same_file(st)
-        if fresh:
+        tail = self._tail if self._tail is not None and self._tail.same_file(st) else None
+        fresh = tail is None
+        if tail is None:
             head = os.pread(fd, 4096, 0)
             check_head(self.path, head, len(head) == st.st_size)
-            self._tail = Tail(st.st_dev, st.st_ino)
-        self._tail.update(fd, st.st_size)
+            tail = self._tail = Tail(st.st_dev, st.st_ino)
+        tail.update(fd, st.st_size)
         if fresh:
-            self._clean_leftovers()
-        if not self._tail.odd and os.pread(fd, 1, st.st_size - 1) == b"\n":
+            self._clean_leftovers(tail)
+        if not tail.odd and os.pread(fd, 1, st.st_size - 1) == b"\n":
             return b""
         log.warning("%s: the last row was cut short (a crash?); marking it and appending after it", self.path)
-        return (b'"' if self._tail.odd else b"") + b"\n" + REPAIR_LINE + b"\n"
+        return (b'"' if tail.odd else b"") + b"\n" + REPAIR_LINE + b"\n"
 
-    def _clean_leftovers(self) -> None:
-        removed = remove_orphans(self.folder, self._tail.ids)
+    def _clean_leftovers(self, tail: Tail) -> None:
+        removed = remove_orphans(self.folder, tail.ids)
         for p in self.folder.glob(f".{FILE_NAME}.*.tmp"):
             p.unlink(missing_ok=True)
             removed.append(p)
@@ -218,7 +219,10 @@ class Journal:
         ids = list(ids)
         with self._locked() as (fd, st):
             prefix = self._prepare(fd, st)
-            used = [i for i in ids if i in self._tail.ids]
+            tail = self._tail
+            if tail is None:  # _prepare always reads it
+                raise RuntimeError(f"{self.path}: the end of the journal was not read")
+            used = [i for i in ids if i in tail.ids]
             if used:
                 raise DuplicateEntryError(f"{self.path}: entry id {used[0]} is already in the journal (appended "
                                           f"twice?); nothing was written")
@@ -236,7 +240,7 @@ class Journal:
                 if saved is not None:
                     saved.unlink(missing_ok=True)  # no photo without its row
                 raise
-            self._tail.appended(size, data, ids)
+            tail.appended(size, data, ids)
 
     def _save_photo(self, name: str, data: bytes) -> Path:
         folder = private_dir(self.folder / PHOTOS)

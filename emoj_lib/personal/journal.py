@@ -133,7 +133,7 @@ class JournalAdapter:
         features = self._feature_model(model)
         read = read_journal(self.path, on_error="skip") if self.path.exists() else None
         data = read.labelled_faces(on_error="skip") if read is not None else None
-        if data is None or len(data) == 0:
+        if read is None or data is None or len(data) == 0:
             self._cache = {}
             dim = int(features.outputs[1].shape[-1])
             return LabelledFaces(np.array([], str), np.array([], np.int64), np.zeros((0, len(EMOTIONS)), np.float32),
@@ -203,7 +203,8 @@ def journal_recognizer(journal_folder: str | os.PathLike[str] | None = None, *,
     folder = Path(journal_folder) if journal_folder is not None else cfg.journal_dir()
     path = Path(model_path) if model_path is not None else journal_model(folder)[0]
     card = read_card(path)
-    choice = card.get("choice") if isinstance(card.get("choice"), dict) else {}
+    choice = card.get("choice")
+    choice = choice if isinstance(choice, dict) else {}
     adapt = adapt and choice.get("adapter", True) is not False  # a personal model chosen without the adapter
     rec = Recognizer(path, adapter=JournalAdapter(folder) if adapt else None, **face_options)
     version = model_version(rec.card)
@@ -282,6 +283,8 @@ def your_model(journal_folder: str | os.PathLike[str] | None = None, recognizer=
     ja = rec.adapter if isinstance(rec.adapter, JournalAdapter) else JournalAdapter(journal_folder or ".")
     adapter = ja.refresh(rec.model)
     faces = ja.faces
+    if faces is None:  # refresh always reads the journal's labelled faces
+        raise RuntimeError(f"{ja.path}: the journal's labelled faces were not read")
     ev = adapter.evidence
     nan = float("nan")
     return YourModel(

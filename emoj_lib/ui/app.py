@@ -256,7 +256,7 @@ class JournalApp(widgets.VBox):
         if why:
             self.local_status.value = (f"<p>Not available: {escape(why)}. Use the browser camera or upload a "
                                        "photo instead.</p>")
-        else:
+        elif self.local_camera is not None:  # no reason not to use it: it exists
             self.local_status.value = f"<p>Camera {escape(self.local_camera.device)} is ready.</p>"
 
     # ----------------------------------------------------------------------------------------- messages
@@ -403,6 +403,8 @@ class JournalApp(widgets.VBox):
 
     def _show_reading(self, index: int) -> None:
         reading = self.readings[index]
+        if self.photo is None:  # readings always come with their photo
+            raise RuntimeError("a face reading without its photo")
         self.photo_view.value = encode_image(draw_faces(self.photo, [r.box for r in self.readings], index),
                                              "jpeg", quality=85)
         self.crop_view.value = encode_image(enlarge(reading.crop, 3))
@@ -448,6 +450,8 @@ class JournalApp(widgets.VBox):
         photo = None
         if self.keep_photo.value:
             photo = self.photo_bytes if self.photo_bytes is not None else self.photo
+        if self.recognizer is None or self.source is None:  # a reading comes from the recognizer, with its source
+            raise RuntimeError("a face reading without its recognizer or photo source")
         try:
             entry = Entry.from_reading(reading, source=self.source, model=self.recognizer.name,
                                        model_version=self.model_version, user_label=label, note=self.note.value,

@@ -126,6 +126,6 @@ def probability_bars(probabilities: Sequence[float], *, highlight: str | None = 
     return '<table class="emoj-probabilities" style="border-collapse:collapse">' + "".join(rows) + "</table>"
 
 
-def escape(text: str) -> str:
-    """Escape text for HTML."""
+def escape(text: object) -> str:
+    """Escape text for HTML (anything else, e.g. a path or an exception, as its ``str``)."""
     return html.escape(str(text), quote=True)
