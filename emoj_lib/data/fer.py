@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib.config import FACE_SIZE
+from emoj_lib.data.pixels import N_PIXELS, encode_pixels, parse_pixels
 from emoj_lib.errors import DataFormatError
 from emoj_lib.labels import EMOTIONS
 
@@ -31,7 +32,6 @@ SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 """The three FER2013 splits, as spelt in its ``Usage`` column."""
 
 COLUMNS: tuple[str, ...] = ("emotion", "pixels", "Usage")
-N_PIXELS = FACE_SIZE * FACE_SIZE
 UNLABELLED = -1
 """Label of a face without an emotion (an empty ``emotion`` field)."""
 
@@ -210,34 +210,19 @@ def _label_problem(s: str, allow_unlabelled: bool) -> tuple[int, str | None]:
     return value, None
 
 
-def _pixel_problem(s: str) -> str | None:
-    """Describe what is wrong with one pixel string, or return None if it is valid."""
-    tokens = s.split()
-    if not tokens:
-        return "empty pixels"
-    for i, tok in enumerate(tokens):
-        if not tok.isdigit():
-            return f"pixel {i} is {tok[:20]!r}, not an integer in 0..255"
-        if int(tok) > 255:
-            return f"pixel {i} is {tok}, out of range 0..255"
-    if len(tokens) != N_PIXELS:
-        return f"pixels has {len(tokens)} values, expected {N_PIXELS} ({FACE_SIZE}x{FACE_SIZE})"
-    return None
-
-
 def _parse_row(fields: list[str], allow_unlabelled: bool) -> tuple[int, np.ndarray | None, str, str | None,
                                                                    str | None]:
     """Parse one row's (emotion, pixels, Usage) text; return label, pixels, usage, bad field, problem."""
     label, problem = _label_problem(fields[0], allow_unlabelled)
     if problem is not None:
         return 0, None, "", "emotion", problem
-    problem = _pixel_problem(fields[1])
-    if problem is not None:
+    px, problem = parse_pixels(fields[1])
+    if px is None:
         return 0, None, "", "pixels", problem
     usage = fields[2].strip()
     if not usage:
         return 0, None, "", "Usage", "empty Usage (split name)"
-    return label, np.array(fields[1].split(), dtype=np.uint8), usage, None, None
+    return label, px, usage, None, None
 
 
 _Row = tuple[int, np.ndarray, str]
@@ -260,11 +245,8 @@ def _fast_row(raw: bytes) -> _Row | None:
     emo = raw[:c1]
     if not (0 < c1 < c2 and len(emo) == 1 and 48 <= emo[0] <= 54 and b'"' not in raw):
         return None
-    try:
-        px = np.fromstring(raw[c1 + 1:c2], dtype=np.int16, sep=" ")
-    except (ValueError, DeprecationWarning):  # DeprecationWarning: unparsed text (raised as an error by the reader)
-        return None
-    if len(px) != N_PIXELS or px.min() < 0 or px.max() > 255:
+    px, _ = parse_pixels(raw[c1 + 1:c2])
+    if px is None:
         return None
     use = raw[c2 + 1:].decode("ascii", errors="replace").strip()
     return (emo[0] - 48, px, use) if use else None
@@ -390,7 +372,6 @@ def read_fer_csv(
                    np.array(rows, dtype=np.int64), source=str(path), skipped=skipped_df)
 
 
-_PIXEL_TEXT = np.array([str(i) for i in range(256)], dtype=object)
 
 
 def write_fer_csv(
@@ -429,7 +410,7 @@ def write_fer_csv(
     flat = data.images.reshape(len(data), N_PIXELS)
     lines = ["emotion,pixels,Usage\n"]
     for lab, px, use in zip(data.labels, flat, data.usage, strict=True):
-        lines.append(f"{'' if lab < 0 else int(lab)},{' '.join(_PIXEL_TEXT[px])},{use}\n")
+        lines.append(f"{'' if lab < 0 else int(lab)},{encode_pixels(px)},{use}\n")
     text = "".join(lines).encode("ascii")
     if path.suffix == ".gz":
         with gzip.open(path, "wb", compresslevel=6) as fh:

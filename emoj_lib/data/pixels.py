@@ -36,8 +36,10 @@ def encode_pixels(face: np.ndarray) -> str:
     return " ".join(_TEXT[a.ravel()])
 
 
-def _describe(text: str) -> str:
+def _describe(text: str | bytes) -> str:
     """Return what is wrong with a pixel string numpy could not read (the first bad value, or the count)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
     tokens = text.split()
     if not tokens:
         return "empty pixels"
@@ -49,9 +51,9 @@ def _describe(text: str) -> str:
     return f"pixels has {len(tokens)} values, expected {N_PIXELS} ({FACE_SIZE}x{FACE_SIZE})"
 
 
-def parse_pixels(text: str) -> tuple[np.ndarray | None, str | None]:
-    """Read a pixel string: return ``(values, None)`` (2,304 uint8) or ``(None, what is wrong)``."""
-    if not isinstance(text, str):
+def parse_pixels(text: object) -> tuple[np.ndarray | None, str | None]:
+    """Read a pixel string (text, or its ASCII bytes): return ``(values, None)`` (2,304 uint8) or ``(None, why)``."""
+    if not isinstance(text, str | bytes):
         return None, f"pixels is {type(text).__name__}, not text"
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # np.fromstring: text it could not read to its end
@@ -64,12 +66,12 @@ def parse_pixels(text: str) -> tuple[np.ndarray | None, str | None]:
     return values.astype(np.uint8), None
 
 
-def pixel_problem(text: str) -> str | None:
+def pixel_problem(text: object) -> str | None:
     """Return what is wrong with a pixel string, or None if it is a valid face."""
     return parse_pixels(text)[1]
 
 
-def decode_pixels(text: str) -> np.ndarray:
+def decode_pixels(text: object) -> np.ndarray:
     """Return the 48x48 uint8 face of a pixel string.
 
     Raises
