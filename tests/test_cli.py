@@ -374,3 +374,16 @@ def test_journal_export_writes_csv_and_report(small_journal, tmp_path):
     html = html_path.read_text(encoding="utf-8")
     assert html.count('alt="face"') == 3 and "=1+1 looks like a formula" in html
     assert stat.S_IMODE(html_path.stat().st_mode) == stat.S_IMODE(csv_path.stat().st_mode) == 0o600
+
+
+def test_journal_add_keep_photo_refuses_other_formats_before_the_model(tmp_path, capsys):
+    from PIL import Image
+
+    gif = tmp_path / "me.gif"
+    Image.new("RGB", (64, 64)).save(gif, "GIF")
+    missing_model = tmp_path / "no-model.keras"  # never loaded: the photo is refused first
+    code = main(["journal", "add", str(gif), "--keep-photo", "--model", str(missing_model),
+                 "--journal", str(tmp_path / "j")])
+    err = capsys.readouterr().err
+    assert code == 1 and "me.gif" in err and "format GIF" in err and "no-model" not in err
+    assert not (tmp_path / "j").exists()

@@ -4,6 +4,7 @@ import pytest
 from emoj_lib.cards import ModelCardError, preprocessing, read_card, write_card
 from emoj_lib.distill import distill, soft_targets
 from emoj_lib.ensemble import Ensemble
+from emoj_lib.faces import CropOptions
 from emoj_lib.inference import predict_proba
 
 
@@ -53,7 +54,7 @@ def test_recognizer_over_several_models(tiny_model, second_model, learnable):
     np.testing.assert_allclose(both.predict(faces), (a + b) / 2, atol=1e-5)
     assert both.backend == "keras" and "second" in both.name
     card = read_card(second_model)
-    card["input"] = {"preprocessing": preprocessing(margin=0.3)}
+    card["input"] = {"preprocessing": preprocessing(crop=CropOptions(margin=0.3))}
     write_card(second_model, card)
     with pytest.raises(ModelCardError, match="fed differently"):
         Recognizer([tiny_model, second_model])

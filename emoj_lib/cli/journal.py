@@ -60,9 +60,11 @@ def write_chart(entries, kind: str, out: Path) -> Path:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Add the face of a photo to the journal (the largest face unless --face says otherwise)."""
+    from emoj_lib.faces import check_photo
     from emoj_lib.journal import Entry
     from emoj_lib.personal import journal_recognizer, reading_version
 
+    check_photo(args.photo, formats=("JPEG", "PNG") if args.keep_photo else None)  # before any model runs
     journal = open_journal(args.journal, create=True)
     rec = journal_recognizer(journal.folder, model_path=args.model)
     readings = rec.analyze(args.photo, policy="all")

@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 
 from emoj_lib.errors import ImageReadError
+from emoj_lib.faces.images import check_photo
 
 PHOTOS = "photos"
 """The folder of kept photos inside a journal folder."""
 PHOTO_EXTENSIONS: tuple[str, ...] = (".jpg", ".png")
-MAX_PHOTO_PIXELS = 40_000_000
-"""Largest photo (width x height) kept; checked from the header, before decoding."""
 _JPEG_QUALITY = 95
 
 
@@ -69,18 +68,16 @@ def clean_photo(photo: Any) -> tuple[bytes, str]:
     if data is None:
         image = Image.fromarray(np.ascontiguousarray(photo, dtype=np.uint8))
         return _encode(image, "PNG"), ".png"
-    if data.startswith(b"\xff\xd8\xff"):
-        fmt, ext = "JPEG", ".jpg"
-    elif data.startswith(b"\x89PNG\r\n\x1a\n"):
-        fmt, ext = "PNG", ".png"
-    else:
+    if not data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
         raise ImageReadError(f"{name}: not a JPEG or PNG file; the journal keeps JPEG or PNG photos only")
+    fmt = "JPEG" if data.startswith(b"\xff\xd8\xff") else "PNG"
+    ext = ".jpg" if fmt == "JPEG" else ".png"
+    try:
+        check_photo(data, formats=(fmt,))  # the project-wide size limit, from the header (emoj_lib.faces)
+    except ImageReadError as exc:
+        raise ImageReadError(f"{name}: {exc}") from None
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as image:
-            w, h = image.size
-            if w * h > MAX_PHOTO_PIXELS:
-                raise ImageReadError(f"{name}: {w}x{h} pixels is more than the {MAX_PHOTO_PIXELS:,} kept; "
-                                     f"give a smaller photo")
             upright = ImageOps.exif_transpose(image)
             upright.load()
     except ImageReadError:
