@@ -4,6 +4,7 @@ Also the face-grid plots the notebooks use (:mod:`emoj_lib.plots`) and the runne
 """
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from emoj_lib.notebooks import (
     run_all,
     run_notebook,
 )
-from emoj_lib.personal import personal_versions
+from emoj_lib.personal import journal_model, personal_versions
 from emoj_lib.plots import plot_emotion_grid, plot_faces, plot_mistakes
 from emoj_lib.tuning import trials_by_tuner
 
@@ -326,8 +327,11 @@ def test_all_notebooks_run_on_smoke_data(tmp_path, smoke_data, tiny_model):
     [(version, personal)] = personal_versions(tmp_path / "journal")  # stage 3: one new version, with replay
     card = personal.with_suffix(".json").read_text()
     assert version == 1 and '"replay_faces": 40' in card and '"stage": 3' in card
-    assert f"the journal now uses {personal}" in nbformat.writes(nbformat.read(done["03_stage3_personalize"],
-                                                                                 as_version=4))
+    choice = json.loads(card)["choice"]  # the held-out evidence decides whether the fine-tuned model is used
+    assert isinstance(choice["use_finetuned"], bool)
+    uses = personal if choice["use_finetuned"] else journal_model(tmp_path / "journal")[0]
+    assert uses == journal_model(tmp_path / "journal")[0]
+    assert f"the journal now uses {uses}" in nbformat.writes(nbformat.read(done["03_stage3_personalize"], as_version=4))
     assert len(trials_by_tuner(tmp_path / "tuning", "emojnet")) == 2  # stage 4: two trials, the best retrained
     assert (tmp_path / "tuning" / "emojnet" / "best" / "model.keras").is_file()
 
