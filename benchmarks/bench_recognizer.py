@@ -75,8 +75,9 @@ def main() -> None:
     import tensorflow as tf  # noqa: F401  (imported first so that load time is the model's own)
 
     from emoj_lib.data import read_fer_csv
+    from emoj_lib.data.folders import image_files
     from emoj_lib.evaluation import accuracy, macro_f1
-    from emoj_lib.faces import image_files, load_image
+    from emoj_lib.faces import load_image
     from emoj_lib.recognizer import Recognizer
 
     rec, load_s = timed(Recognizer, args.model, fast=False)
