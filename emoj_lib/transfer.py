@@ -98,6 +98,35 @@ class TransferResult:
     model_path: Path
     card: dict[str, Any]
     holdout: FerData | None = None
+    proba_before: dict[str, np.ndarray] = field(default_factory=dict)
+    proba_after: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def plot(self, data: str = "holdout", *, axes=None, title: str | None = None):
+        """Draw before/after on one evaluation set from the predictions :func:`fine_tune` made.
+
+        Parameters
+        ----------
+        data : str
+            ``"holdout"`` (the new faces held out) or ``"reference"`` (e.g. FER2013 PrivateTest).
+        axes : three matplotlib axes, optional
+            Where to draw (default: a new figure).
+        title : str, optional
+            The figure's title (default: the set and its size).
+
+        Returns
+        -------
+        emoj_lib.displays.ComparisonDisplay
+            With the per-emotion table, the summary and the figure.
+        """
+        from emoj_lib.displays import ComparisonDisplay
+
+        if data not in self.proba_before:
+            raise KeyError(f"no {data!r} set in this transfer run; it has {sorted(self.proba_before)}")
+        y = self.labels[data]
+        return ComparisonDisplay.from_predictions(
+            y, self.proba_before[data], self.proba_after[data], axes=axes,
+            title=title or f"{data} ({len(y)} faces), before and after")
 
     def comparison(self) -> pd.DataFrame:
         """Return accuracy and macro F1 before and after, per evaluation set."""
@@ -216,13 +245,13 @@ def _start_model(base, config: TransferConfig):
     return model
 
 
-def _measure(model, sets: dict[str, FerData]) -> dict[str, dict[str, float]]:
-    """Return the figures of each evaluation set (with per-class recall on ``reference``)."""
-    out = {}
+def _measure(model, sets: dict[str, FerData]) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Return the figures of each evaluation set (with per-class recall on ``reference``) and the probabilities."""
+    out, probas = {}, {}
     for k, v in sets.items():
-        proba = predict_proba(model, v.images)
+        proba = probas[k] = predict_proba(model, v.images)
         out[k] = split_metrics(v.labels, proba) | (recall_per_class(v.labels, proba) if k == "reference" else {})
-    return out
+    return out, probas
 
 
 def _fit_phases(model, fit: FerData, val: FerData | None, config: TransferConfig, run_dir: Path,
@@ -334,10 +363,10 @@ def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | No
     fit = train if replay is None else FerData.concat([train, replay])
 
     sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
-    before = _measure(base, sets)
+    before, proba_before = _measure(base, sets)
     model = _start_model(base, config)
     history, trainable = _fit_phases(model, fit, val, config, run_dir, verbose)
-    after = _measure(model, sets)
+    after, proba_after = _measure(model, sets)
     card = make_card(
         name=name or run_dir.name, stage=stage,
         architecture=base_card.get("architecture"), hyperparameters=base_card.get("hyperparameters"),
@@ -351,5 +380,6 @@ def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | No
     model_path_out = run_dir / "model.keras"
     model.save(model_path_out)
     write_card(model_path_out, card)
-    return TransferResult(model, before, after, history, model_path_out, card, held)
+    return TransferResult(model, before, after, history, model_path_out, card, held, proba_before, proba_after,
+                          {k: v.labels for k, v in sets.items()})
 

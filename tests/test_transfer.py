@@ -80,6 +80,13 @@ def test_stage2_replay_and_groups_on_small_data(tmp_path, tiny_model, rng, monke
     held_groups = set(groups[result.holdout.rows])
     assert held_groups and not held_groups & set(groups[np.setdiff1d(np.arange(84), result.holdout.rows)])
     assert auto_replay(10) == 1000 and auto_replay(900) == 1800 and auto_replay(10_000) == 4000
+    shown = result.plot("holdout")  # before/after from the predictions fine_tune made, no model reloaded
+    assert list(shown.summary.index) == ["before", "after"] and shown.figure_ is not None
+    for when, figures in (("before", result.before), ("after", result.after)):
+        assert shown.summary.loc[when, "accuracy"] == pytest.approx(figures["holdout"]["accuracy"])
+    assert shown.table.loc["all", "support"] == len(result.holdout)
+    with pytest.raises(KeyError, match="no 'reference' set"):
+        result.plot("reference")
 
     monkeypatch.setattr(cfg, "fer2013_path", lambda: tmp_path / "missing.csv")
     off = fine_tune(tiny_model, new, TransferConfig(head_epochs=1, fine_tune_epochs=0, replay=0),
