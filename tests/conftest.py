@@ -87,3 +87,15 @@ def tiny_model(tmp_path_factory):
                          epochs=3, batch_size=32,
                          learning_rate=3e-3, augmentation=Augmentation.none(), patience=None, seed=1)
     return train_stage1(config, fer=data, run_dir=tmp_path_factory.mktemp("tiny"), verbose=0).model_path
+
+
+def journal_entry(rng: np.random.Generator, **fields):
+    """Return a journal Entry with a random face and probabilities; ``fields`` override the defaults."""
+    from datetime import datetime, timedelta, timezone
+
+    from emoj_lib.journal import Entry
+
+    values = {"face": rng.integers(0, 256, (48, 48), dtype=np.uint8), "box": (1, 2, 30, 40),
+              "probabilities": rng.dirichlet(np.ones(7)), "source": "file", "model": "m", "model_version": "1",
+              "timestamp": datetime(2025, 6, 1, 20, 0, tzinfo=timezone(timedelta(hours=1)))}
+    return Entry(**(values | fields))

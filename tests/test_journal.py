@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import journal_entry
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -26,11 +27,8 @@ TRICKY = 'she said "no, never"\nthen left,\r\nback at 5 \u00e9\u4f60\U0001f600 "
 
 
 def make_entry(rng: np.random.Generator, **kw) -> Entry:
-    fields = {"face": rng.integers(0, 256, (48, 48), dtype=np.uint8), "box": (10, 20, 120, 130),
-              "probabilities": rng.dirichlet(np.ones(7)), "source": "webcam", "model": "emoj_fer2013",
-              "model_version": "1", "timestamp": datetime(2025, 3, 1, 9, 30, tzinfo=TZ)}
-    fields.update(kw)
-    return Entry(**fields)
+    return journal_entry(rng, **({"box": (10, 20, 120, 130), "source": "webcam", "model": "emoj_fer2013",
+                                  "timestamp": datetime(2025, 3, 1, 9, 30, tzinfo=TZ)} | kw))
 
 
 def pixels_of(text: str) -> np.ndarray:

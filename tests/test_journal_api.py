@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import journal_entry
 
 from emoj_lib.errors import JournalNotFoundError, UnknownEntryError
 from emoj_lib.journal import Entry, Journal, export_csv, read_journal
@@ -18,11 +19,7 @@ TZ = timezone(timedelta(hours=-5))
 
 
 def make_entry(rng: np.random.Generator, **kw) -> Entry:
-    fields = {"face": rng.integers(0, 256, (48, 48), dtype=np.uint8), "box": (1, 2, 30, 40),
-              "probabilities": rng.dirichlet(np.ones(7)), "source": "upload", "model": "m", "model_version": "1",
-              "timestamp": datetime(2025, 6, 1, 20, 0, tzinfo=TZ)}
-    fields.update(kw)
-    return Entry(**fields)
+    return journal_entry(rng, **({"source": "upload", "timestamp": datetime(2025, 6, 1, 20, 0, tzinfo=TZ)} | kw))
 
 
 def pixel_text(entry: Entry) -> bytes:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from conftest import journal_entry
 from PIL import Image
 
 from emoj_lib.errors import EmojError, ImageReadError, StorageError, UnsafeFileError
@@ -32,11 +33,7 @@ OTHER_UID = 54321
 
 
 def make_entry(rng: np.random.Generator, **kw) -> Entry:
-    fields = {"face": rng.integers(0, 256, (48, 48), dtype=np.uint8), "box": (1, 2, 30, 40),
-              "probabilities": rng.dirichlet(np.ones(7)), "source": "camera", "model": "m", "model_version": "1",
-              "timestamp": datetime(2025, 6, 1, 8, 0, tzinfo=TZ)}
-    fields.update(kw)
-    return Entry(**fields)
+    return journal_entry(rng, **({"source": "camera", "timestamp": datetime(2025, 6, 1, 8, 0, tzinfo=TZ)} | kw))
 
 
 def mode(path) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from conftest import journal_entry
 
 from emoj_lib.errors import DataFormatError, DuplicateEntryError
 from emoj_lib.journal import Entry, Journal, JournalWarning, read_journal, repair_journal
@@ -16,11 +17,7 @@ HUGE = ('a "quoted", comma\nand a line break ' * 5000)  # 170,000 characters: ov
 
 
 def make_entry(rng: np.random.Generator, **kw) -> Entry:
-    fields = {"face": rng.integers(0, 256, (48, 48), dtype=np.uint8), "box": (1, 2, 30, 40),
-              "probabilities": rng.dirichlet(np.ones(7)), "source": "file", "model": "m", "model_version": "1",
-              "timestamp": datetime(2025, 6, 1, 20, 0, tzinfo=TZ)}
-    fields.update(kw)
-    return Entry(**fields)
+    return journal_entry(rng, **({"timestamp": datetime(2025, 6, 1, 20, 0, tzinfo=TZ)} | kw))
 
 
 @pytest.fixture
