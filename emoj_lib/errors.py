@@ -79,3 +79,7 @@ class StorageError(EmojError, OSError):
 
     The message is one line naming the path, what went wrong and what to do.
     """
+
+
+class RunFolderError(EmojError, ValueError):
+    """A run folder that holds a run with other settings (the message lists the settings that differ)."""

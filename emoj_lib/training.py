@@ -27,6 +27,7 @@ from emoj_lib.data.fer import FerData, read_fer_csv
 from emoj_lib.data.hygiene import hygiene_mask, hygiene_report
 from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset, sample_weights
 from emoj_lib.data.sampling import stratified_sample
+from emoj_lib.errors import RunFolderError
 from emoj_lib.evaluation import evaluate_splits
 from emoj_lib.models import build_model
 
@@ -436,7 +437,7 @@ def check_run_settings(run_dir: Path, settings: dict[str, Any], file_name: str =
 
     Raises
     ------
-    ValueError
+    RunFolderError
         If the folder holds a run with other settings (the message lists the keys that differ).
     """
     path = run_dir / file_name
@@ -445,7 +446,7 @@ def check_run_settings(run_dir: Path, settings: dict[str, Any], file_name: str =
         saved = json.loads(path.read_text())
         if saved != current:
             diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-            raise ValueError(f"{run_dir} holds a run with another configuration; use a new run folder "
+            raise RunFolderError(f"{run_dir} holds a run with another configuration; use a new run folder "
                              f"(differences: {diff})")
     else:
         path.write_text(json.dumps(current, indent=2) + "\n")

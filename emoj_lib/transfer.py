@@ -27,6 +27,9 @@ from emoj_lib.models import feature_blocks, head_layers
 
 log = logging.getLogger(__name__)
 
+REPLAY_TARGETS = ("model", "labels")
+"""What replayed faces are trained towards (see :class:`TransferConfig`)."""
+
 
 @dataclass
 class TransferConfig:
@@ -50,7 +53,12 @@ class TransferConfig:
     replay
         Number of FER2013 Training faces mixed into the training faces, so that what the new data lacks
         (a class, a kind of face) is not forgotten. ``None`` (default): :func:`auto_replay` of the number of
-        new training faces; ``0``: no replay.
+        new training faces; ``0``: no replay. They are drawn per class (:func:`replay_counts`) so that the
+        combined training set keeps FER2013's class shares, including the classes the new data lacks.
+    replay_targets
+        What the replayed faces are trained towards: ``"model"`` (default), the starting model's own
+        probabilities (distillation, as in "learning without forgetting": the model is asked to keep
+        answering as it did on faces like FER2013's); ``"labels"``: their FER2013 labels.
     seed
         Seeds the splits, the replay sample, shuffling and augmentation.
     """
@@ -68,6 +76,7 @@ class TransferConfig:
     holdout: float = 0.2
     validation: float = 0.15
     replay: int | None = None
+    replay_targets: str = "model"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -77,6 +86,8 @@ class TransferConfig:
             raise ValueError("holdout must be in (0, 1) and validation in [0, 1)")
         if self.replay is not None and self.replay < 0:
             raise ValueError("replay must be >= 0 (0: no replay) or None (automatic)")
+        if self.replay_targets not in REPLAY_TARGETS:
+            raise ValueError(f"replay_targets must be one of {REPLAY_TARGETS}, got {self.replay_targets!r}")
         if self.head_epochs < 0 or self.fine_tune_epochs < 0 or self.head_epochs + self.fine_tune_epochs == 0:
             raise ValueError("head_epochs and fine_tune_epochs must be >= 0, and not both 0")
 
@@ -175,8 +186,51 @@ def recall_per_class(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     return {f"recall_{EMOTIONS[c]}": float((pred[y_true == c] == c).mean()) for c in np.unique(y_true) if c >= 0}
 
 
-def replay_sample(replay_data: FerData | None, n: int, seed: int) -> FerData | None:
-    """Return ``n`` faces drawn at random from ``replay_data`` (default: FER2013 Training when present)."""
+def replay_counts(pool_labels: np.ndarray, new_labels: np.ndarray, n: int) -> np.ndarray:
+    """Return how many replay faces to draw per class.
+
+    The counts sum to ``n`` (or to the pool's size) and make the combined set (new faces plus replay)
+    follow the pool's class shares as closely as ``n`` allows: classes the new data lacks get their full
+    share, classes it over-represents get less.
+
+    Parameters
+    ----------
+    pool_labels : np.ndarray
+        Labels of the faces to replay from (e.g. FER2013 Training).
+    new_labels : np.ndarray
+        Labels of the new training faces.
+    n : int
+        Number of replay faces.
+
+    Returns
+    -------
+    np.ndarray
+        One count per emotion, never more than the pool holds of that class.
+    """
+    pool = np.bincount(pool_labels[pool_labels >= 0], minlength=len(EMOTIONS)).astype(float)
+    new = np.bincount(new_labels[new_labels >= 0], minlength=len(EMOTIONS)).astype(float)
+    n = int(min(n, pool.sum()))
+    want = np.clip(pool / pool.sum() * (n + new.sum()) - new, 0, None)
+    counts = np.zeros(len(pool), dtype=int)
+    while counts.sum() < n:
+        room = pool - counts
+        want = np.where(room > 0, want, 0)
+        if want.sum() == 0:
+            want = room.copy()
+        share = want / want.sum() * (n - counts.sum())
+        add = np.minimum(np.floor(share).astype(int), room.astype(int))
+        if add.sum() == 0:
+            add[np.argmax(share - np.floor(share) + (room > 0))] = 1
+        counts += add
+    return counts
+
+
+def replay_sample(replay_data: FerData | None, n: int, seed: int,
+                  new_labels: np.ndarray | None = None) -> FerData | None:
+    """Return ``n`` faces from ``replay_data`` (default: FER2013 Training when present).
+
+    With ``new_labels`` the faces are drawn per class (:func:`replay_counts`); else at random.
+    """
     if n == 0:
         return None
     if replay_data is None:
@@ -188,7 +242,25 @@ def replay_sample(replay_data: FerData | None, n: int, seed: int) -> FerData | N
 
         replay_data = read_fer_csv(cfg.fer2013_path(), usage=["Training"])
     rng = np.random.default_rng(seed)
-    return replay_data.subset(np.sort(rng.choice(len(replay_data), size=min(n, len(replay_data)), replace=False)))
+    if new_labels is None:
+        pick = rng.choice(len(replay_data), size=min(n, len(replay_data)), replace=False)
+    else:
+        counts = replay_counts(replay_data.labels, np.asarray(new_labels), n)
+        pick = np.concatenate([rng.choice(np.flatnonzero(replay_data.labels == c), size=k, replace=False)
+                               for c, k in enumerate(counts)])
+    return replay_data.subset(np.sort(pick))
+
+
+def fit_targets(base, train: FerData, replay: FerData | None, how: str) -> np.ndarray:
+    """Return the soft targets of the combined training set: one-hot labels of the new faces, then the replay's.
+
+    ``how`` is ``"model"`` (the starting model's probabilities on the replayed faces) or ``"labels"``.
+    """
+    eye = np.eye(len(EMOTIONS), dtype="float32")
+    parts = [eye[train.labels]]
+    if replay is not None:
+        parts.append(predict_proba(base, replay.images).astype("float32") if how == "model" else eye[replay.labels])
+    return np.concatenate(parts)
 
 
 def _clone(model):
@@ -254,15 +326,15 @@ def _measure(model, sets: dict[str, FerData]) -> tuple[dict[str, dict[str, float
     return out, probas
 
 
-def _fit_phases(model, fit: FerData, val: FerData | None, config: TransferConfig, run_dir: Path,
-                verbose: int) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Run phase 1 (head) and phase 2 (top blocks) on ``fit``, watching ``val`` when given.
+def _fit_phases(model, fit: FerData, targets: np.ndarray, val: FerData | None, config: TransferConfig,
+                run_dir: Path, verbose: int) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Run phase 1 (head) and phase 2 (top blocks) on ``fit`` towards ``targets``, watching ``val`` when given.
 
     Returns the epoch log and the trainable layers per phase.
     """
     from emoj_lib.training import fit_model
 
-    ds = make_dataset(fit.images, fit.labels, batch_size=config.batch_size, shuffle=True,
+    ds = make_dataset(fit.images, targets, batch_size=config.batch_size, shuffle=True,
                       augment=config.augmentation, seed=config.seed)
     vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
     monitor = "val_accuracy" if vds is not None else "accuracy"
@@ -307,6 +379,8 @@ def _data_record(data: FerData, parts: tuple[FerData, FerData | None, FerData, F
             "train_faces": len(train), "validation_faces": 0 if val is None else len(val),
             "holdout_faces": len(held), "holdout": holdout_method, "groups": grouped,
             "replay_faces": 0 if replay is None else len(replay),
+            "replay_per_class": None if replay is None else
+            {EMOTIONS[c]: int(k) for c, k in enumerate(np.bincount(replay.labels, minlength=len(EMOTIONS)))},
             "reference": None if reference is None else {"source": reference.source, "faces": len(reference)}}
 
 
@@ -359,13 +433,14 @@ def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | No
     if groups is None:
         log.warning("%s: %s", data.source, NO_GROUPS_WARNING)
     replay = replay_sample(replay_data, auto_replay(len(train)) if config.replay is None else config.replay,
-                           config.seed)
+                           config.seed, train.labels)
     fit = train if replay is None else FerData.concat([train, replay])
+    targets = fit_targets(base, train, replay, config.replay_targets)
 
     sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
     before, proba_before = _measure(base, sets)
     model = _start_model(base, config)
-    history, trainable = _fit_phases(model, fit, val, config, run_dir, verbose)
+    history, trainable = _fit_phases(model, fit, targets, val, config, run_dir, verbose)
     after, proba_after = _measure(model, sets)
     card = make_card(
         name=name or run_dir.name, stage=stage,

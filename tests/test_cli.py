@@ -387,3 +387,36 @@ def test_journal_add_keep_photo_refuses_other_formats_before_the_model(tmp_path,
     err = capsys.readouterr().err
     assert code == 1 and "me.gif" in err and "format GIF" in err and "no-model" not in err
     assert not (tmp_path / "j").exists()
+
+
+def test_stage2_holds_out_whole_people_and_resumes_stage1_from_its_folder(tmp_path, tiny_model, rng, capsys):
+    from conftest import learnable_faces
+
+    from emoj_lib.labels import EMOTIONS
+
+    faces = learnable_faces(rng, 84, "Training", transpose=True)
+    for i, (face, label) in enumerate(zip(faces.images, faces.labels, strict=True)):
+        for folder in (tmp_path / "people" / f"P{i % 4}" / EMOTIONS[label], tmp_path / "flat" / EMOTIONS[label]):
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(face).save(folder / f"P{i % 4}.{i}.png")
+    args = ["train", "stage2", str(tmp_path / "people"), "--model", str(tiny_model), "--no-reference",
+            "--replay", "0", "--head-epochs", "1", "--fine-tune-epochs", "0", "--validation", "0"]
+    assert main([*args, "--run-dir", str(tmp_path / "s2")]) == 0
+    assert "holdout: group-aware: 1 of 4 groups held out" in capsys.readouterr().out
+    args[2] = str(tmp_path / "flat")
+    assert main([*args, "--run-dir", str(tmp_path / "s2b"), "--group-pattern", r"^(?P<person>P\d)\."]) == 0
+    assert "holdout: group-aware: 1 of 4 groups held out" in capsys.readouterr().out
+    assert main([*args, "--run-dir", str(tmp_path / "s2c")]) == 0
+    assert "holdout: random, stratified; no groups" in capsys.readouterr().out
+
+    fer = tmp_path / "fer.csv"
+    small = learnable_faces(rng, 140, "Training")
+    write_fer_csv(fer, small.images, small.labels, np.array(["Training"] * 100 + ["PublicTest"] * 20
+                                                            + ["PrivateTest"] * 20, dtype=object))
+    stage1 = ["train", "stage1", "--fer", str(fer), "--ferplus", str(tmp_path / "none.csv"), "--epochs", "1",
+              "--hp", "width=4", "depth=2", "dense=8", "--seed", "5", "--run-dir", str(tmp_path / "s1")]
+    assert main(stage1) == 0
+    capsys.readouterr()
+    assert main(["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1")]) == 0  # its settings
+    assert main(["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1"), "--seed", "6"]) == 1
+    assert "holds a run with another configuration" in capsys.readouterr().err

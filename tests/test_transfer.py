@@ -105,3 +105,38 @@ def test_stage2_replay_and_groups_on_small_data(tmp_path, tiny_model, rng, monke
     assert "no groups" in caplog.text
     with pytest.raises(ValueError, match="replay must be"):
         TransferConfig(replay=-1)
+
+
+def test_replay_counts_keep_the_pool_shares_and_fill_what_the_new_data_lacks():
+    from emoj_lib.transfer import replay_counts
+
+    pool = np.repeat(np.arange(7), [400, 40, 400, 700, 480, 320, 500])
+    new = np.repeat(np.arange(6), 15)  # no neutral
+    counts = replay_counts(pool, new, 1000)
+    assert counts.sum() == 1000 and (counts <= np.bincount(pool)).all()
+    mix = counts + np.bincount(new, minlength=7)
+    share = np.bincount(pool) / len(pool)
+    np.testing.assert_allclose(mix / mix.sum(), share, atol=0.01)  # the mix has the pool's shares
+    assert counts[6] > share[6] * 1000  # the missing class gets more than a random draw would give it
+    assert replay_counts(pool, new, 10_000).sum() == len(pool)  # never more than the pool holds
+    assert list(replay_counts(np.array([0, 0, 1]), np.array([0]), 2)) == [1, 1, 0, 0, 0, 0, 0]
+
+
+def test_default_replay_keeps_the_class_the_new_data_lacks(tmp_path, tiny_model, rng):
+    """New faces of six emotions only: without replay the seventh is forgotten; the default replay keeps it."""
+    new = learnable_faces(rng, 420, "Training", transpose=True)
+    new = new.subset(new.labels != 4)  # sad: a class the tiny model reads well
+    reference = learnable_faces(rng, 140, "PrivateTest")
+    pool = learnable_faces(rng, 700, "Training")
+    recall = {}
+    for name, replay in (("off", 0), ("default", None)):
+        config = TransferConfig(head_epochs=4, fine_tune_epochs=0, head_learning_rate=3e-3, replay=replay,
+                                augmentation=Augmentation.none(), validation=0, seed=1)
+        result = fine_tune(tiny_model, new, config, run_dir=tmp_path / name, reference=reference, verbose=0,
+                           replay_data=pool)
+        recall[name] = (result.before["reference"]["recall_sad"], result.after["reference"]["recall_sad"])
+        card = result.card
+    assert card["data"]["replay_per_class"]["sad"] > 0 and card["training"]["replay_targets"] == "model"
+    before = recall["off"][0]
+    assert recall["off"][1] < before - 0.3, recall  # forgotten without replay
+    assert recall["default"][1] >= before - 0.05, recall  # kept with the default replay

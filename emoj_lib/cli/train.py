@@ -13,8 +13,9 @@ from pathlib import Path
 from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command, add_config_options, config_from_args, key_value
 from emoj_lib.cli.progress import epoch_progress
+from emoj_lib.errors import EmojError
 from emoj_lib.training import LABEL_SOURCES, TrainConfig
-from emoj_lib.transfer import TransferConfig
+from emoj_lib.transfer import REPLAY_TARGETS, TransferConfig
 
 TRAIN_HELP = {
     "architecture": "registered architecture name",
@@ -47,8 +48,11 @@ TRANSFER_HELP = {
     "weight_decay": "AdamW decoupled weight decay",
     "holdout": "fraction of the new faces held out to report accuracy (when the data has no test split)",
     "seed": "seeds the splits, shuffling and augmentation",
-    "replay": "FER2013 Training faces mixed in against forgetting (none: automatic, twice the new training "
-              "faces within 1000..4000; 0: no replay)",
+    "replay": "FER2013 Training faces mixed in against forgetting, drawn per class so that the mix keeps "
+              "FER2013's class shares (none: automatic, twice the new training faces within 1000..4000; 0: no "
+              "replay)",
+    "replay_targets": "model: train the replayed faces towards the starting model's own probabilities "
+                      "(distillation); labels: towards their FER2013 labels",
 }
 """Help of the stage-2 options whose docstring entry describes several fields."""
 
@@ -73,12 +77,33 @@ def export_model(model_path: Path, card: dict, dest: Path) -> Path:
     return dest
 
 
+def _stage1_config(args: argparse.Namespace) -> TrainConfig:
+    """Return the stage-1 configuration: the options given, over the run folder's saved one when it exists.
+
+    So ``emoj train stage1 --run-dir FOLDER`` alone resumes a run with the settings it was started with; an
+    option that differs from them is refused by the training (a run folder holds one configuration).
+    """
+    import json
+
+    saved = args.run_dir / "config.json" if args.run_dir is not None else None
+    if saved is None or not saved.is_file():
+        return config_from_args(TrainConfig, args, hyperparameters=dict(args.hp),
+                                augmentation=_augmentation(args.augment_strength))
+    base = TrainConfig.from_dict(json.loads(saved.read_text()))
+    values = {f: getattr(args, f) for f in vars(base) if f in vars(args)}
+    if args.hp:
+        values["hyperparameters"] = dict(args.hp)
+    if args.augment_strength is not None:
+        values["augmentation"] = _augmentation(args.augment_strength)
+    return config_from_args(TrainConfig, argparse.Namespace(parser=args.parser),
+                            **{**base.to_dict(), **values})
+
+
 def cmd_stage1(args: argparse.Namespace) -> int:
     """Train a stage-1 model on FER2013 and optionally export it to ``models/``."""
     from emoj_lib.training import train_stage1
 
-    config = config_from_args(TrainConfig, args, hyperparameters=dict(args.hp),
-                              augmentation=_augmentation(args.augment_strength))
+    config = _stage1_config(args)
     result = train_stage1(config, fer_path=args.fer, ferplus_path=args.ferplus, run_dir=args.run_dir, verbose=2,
                           callbacks=[epoch_progress()])
     print(result.metrics.round(4).to_string())
@@ -89,18 +114,28 @@ def cmd_stage1(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_new_faces(path: Path):
-    """Read stage 2's faces: an image folder (photos cropped; files left out are counted) or a FER-format CSV."""
+def _read_new_faces(path: Path, pattern: str | None):
+    """Read stage 2's faces and their groups (None when the data does not say who is who).
+
+    An image folder (photos cropped; files left out are counted; ``root/<group>/<emotion>/`` gives groups) or
+    a FER-format CSV (a ``group`` column gives groups); ``pattern`` takes groups from file names instead.
+    """
     from emoj_lib.data import read_fer_csv
-    from emoj_lib.data.folders import read_image_folder
+    from emoj_lib.data.folders import face_groups, guess_layout, read_image_folder
+    from emoj_lib.data.people import csv_groups
 
     if not path.is_dir():
-        return read_fer_csv(path)
-    data, report = read_image_folder(path, progress=True)
+        data = read_fer_csv(path)
+        if pattern:
+            raise EmojError(f"{path}: --group-pattern applies to image folders; a CSV gives groups in a 'group' column")
+        return data, csv_groups(path, data)
+    layout = guess_layout(path)
+    data, report = read_image_folder(path, layout=layout, progress=True)
     left = report[report.status != "kept"]
     if len(left):
         print(f"left out {len(left)} file(s): {left.status.value_counts().to_dict()}")
-    return data
+    grouped = pattern or layout == "people"
+    return data, face_groups(data, report, pattern) if grouped else None
 
 
 def cmd_stage2(args: argparse.Namespace) -> int:
@@ -112,11 +147,12 @@ def cmd_stage2(args: argparse.Namespace) -> int:
 
     config = config_from_args(TransferConfig, args,
                               augmentation=Augmentation() if args.augment else Augmentation.none())
-    data = _read_new_faces(args.data)
+    data, groups = _read_new_faces(args.data, args.group_pattern)
     reference = None if args.no_reference else read_fer_csv(args.fer or cfg.fer2013_path(), usage=["PrivateTest"])
     result = fine_tune(args.model or default_model_path(), data, config, run_dir=args.run_dir, reference=reference,
-                       stage=2)
+                       stage=2, groups=groups)
     print(result.comparison().round(4).to_string())
+    print(f"holdout: {result.card['data']['holdout']}")
     print(f"model: {result.model_path}")
     return 0
 
@@ -144,10 +180,14 @@ def register(sub) -> None:
 
     s2 = add_command(stages, "stage2", cmd_stage2,
                      "transfer a model to your labelled faces (image folder or FER-format CSV)")
-    s2.add_argument("data", type=Path, help="image folder root/<emotion>/* (photos are cropped) or a FER-format CSV")
+    s2.add_argument("data", type=Path, help="image folder root/<emotion>/* or root/<group>/<emotion>/* (photos are "
+                                            "cropped) or a FER-format CSV (an optional 'group' column)")
     s2.add_argument("--model", type=Path, default=None, metavar="PATH",
                     help="starting model (default: the shipped model)")
-    add_config_options(s2, TransferConfig, help=TRANSFER_HELP)
+    add_config_options(s2, TransferConfig, help=TRANSFER_HELP, choices={"replay_targets": REPLAY_TARGETS})
+    s2.add_argument("--group-pattern", default=None, metavar="REGEX",
+                    help="groups (people) from file names: the regex's 'person' group, e.g. '^(?P<person>[A-Z]{2})\\.' "
+                         "for JAFFE; no group is on both sides of the holdout or validation split")
     s2.add_argument("--augment", action="store_true", help="augment the new faces (default: no)")
     s2.add_argument("--fer", type=Path, default=None, metavar="CSV",
                     help="FER2013 for the before/after PrivateTest figures")

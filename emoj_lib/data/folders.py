@@ -10,6 +10,9 @@ Two layouts:
     -> ``PublicTest``; ``test``/``privatetest`` -> ``PrivateTest``.
 ``"flat"``
     ``root/*`` (and sub-folders with ``recursive=True``): photos that all get one ``label`` (or none).
+``"people"``
+    ``root/<group>/<emotion>/*``: the emotions layout once per group (a person, a session), so that
+    :func:`face_groups` can keep each group on one side of a split. :func:`guess_layout` tells it apart.
 
 Every image that is exactly 48x48 is taken as a face as it is (in grayscale); any other photo goes through
 face detection and cropping (:func:`emoj_lib.faces.find_faces`) under a face policy. Every file gets one
@@ -57,7 +60,7 @@ REPORT_COLUMNS: tuple[str, ...] = ("file", "usage", "emotion", "status", "faces"
 in the data set, -1 if none; with policy "all" its faces are consecutive), ``box`` (``"x,y,w,h"`` in the
 photo's pixels, ``;``-separated with policy "all"), ``reason`` (why a file was left out, or a note)."""
 
-LAYOUTS: tuple[str, ...] = ("emotions", "flat")
+LAYOUTS: tuple[str, ...] = ("emotions", "flat", "people")
 """The accepted values of ``read_image_folder(layout=...)``."""
 
 SPLIT_FOLDERS: dict[str, str] = {
@@ -174,12 +177,14 @@ def _sort_files(root: Path, folder: Path, usage: str, label: int, recursive: boo
                                         f"{path}: the name does not end in {' '.join(IMAGE_EXTENSIONS)}")))
 
 
-def _emotion_jobs(root: Path, usage: str, recursive: bool) -> tuple[list[_Job], list[_Result]]:
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir())
+def _emotion_jobs(root: Path, usage: str, recursive: bool, top: Path | None = None) -> tuple[list[_Job], list[_Result]]:
+    """List the jobs of an emotions layout at ``top`` (default ``root``); names are relative to ``root``."""
+    top = top or root
+    subdirs = sorted(p for p in top.iterdir() if p.is_dir())
     splits = [(SPLIT_FOLDERS[p.name.lower()], p) for p in subdirs if p.name.lower() in SPLIT_FOLDERS]
     jobs: list[_Job] = []
     done: list[_Result] = []
-    for split, folder in splits or [(usage, root)]:
+    for split, folder in splits or [(usage, top)]:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             label = find_emotion(sub.name)
             if label is None:
@@ -319,11 +324,14 @@ def read_image_folder(
     label_idx = _check_options(layout, label, usage, policy, crop)
     detector = detector or DetectorOptions()
     base = _folder(root)
+    jobs: list[_Job] = []
+    results: list[_Result] = []
     if layout == "flat":
-        jobs: list[_Job] = []
-        results: list[_Result] = []
         _sort_files(base, base, usage, label_idx, recursive, jobs, results)
-    else:
+    for group in sorted(p for p in base.iterdir() if p.is_dir()) if layout == "people" else []:
+        more, done = _emotion_jobs(base, usage, recursive, group)
+        jobs, results = jobs + more, results + done
+    if layout == "emotions":
         jobs, results = _emotion_jobs(base, usage, recursive)
     if not jobs:
         raise DataFormatError(base, _no_images(layout, recursive))
@@ -336,6 +344,48 @@ def read_image_folder(
         log.info("%s: %d file(s) or folder(s) left out: %s", base, len(left_out),
                  left_out.status.value_counts().to_dict())
     return data, report
+
+
+def guess_layout(root: str | os.PathLike[str]) -> str:
+    """Return ``"people"`` when ``root``'s folders are not emotions or splits but hold emotion folders.
+
+    Otherwise ``"emotions"`` (what :func:`read_image_folder` reads by default).
+    """
+    subdirs = [p for p in _folder(root).iterdir() if p.is_dir()]
+    named = [p for p in subdirs if find_emotion(p.name) is not None or p.name.lower() in SPLIT_FOLDERS]
+    nested = [p for p in subdirs if any(find_emotion(q.name) is not None for q in p.iterdir() if q.is_dir())]
+    return "people" if subdirs and not named and nested else "emotions"
+
+
+def face_groups(data: FerData, report: pd.DataFrame, pattern: str | None = None) -> np.ndarray:
+    """Return the group of every face read by :func:`read_image_folder`, in the data set's order.
+
+    Parameters
+    ----------
+    data, report : FerData, pandas.DataFrame
+        What :func:`read_image_folder` returned.
+    pattern : str, optional
+        A regular expression searched in each file name; its ``person`` group (or first group, or whole
+        match) is the group (:func:`emoj_lib.data.people.groups_from_names`). Default: the first folder of
+        each file's path (the ``<group>/`` level of the people layout).
+
+    Returns
+    -------
+    np.ndarray
+        One group name per face (str).
+
+    Raises
+    ------
+    DataFormatError
+        If a file name does not match ``pattern``.
+    """
+    from emoj_lib.data.people import groups_from_names
+
+    kept = report[report.status == "kept"].sort_values("row")
+    files = kept["file"].astype(str).tolist()
+    names = groups_from_names(files, pattern) if pattern else [f.split("/", 1)[0] for f in files]
+    counts = np.diff(np.append(kept["row"].to_numpy(), len(data)))
+    return np.repeat(np.asarray(names, dtype=str), counts)
 
 
 def save_face_set(data: FerData, report: pd.DataFrame, out_csv: str | os.PathLike[str]) -> Path:

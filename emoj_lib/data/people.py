@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from emoj_lib.data.folders import IMAGE_EXTENSIONS
@@ -129,3 +130,29 @@ def read_people(root: str | Path) -> pd.DataFrame:
     if not rows:
         raise DataFormatError(root, "no photos in <person>/<emotion>/ folders")
     return pd.DataFrame(rows)
+
+
+def csv_groups(path: str | Path, data) -> np.ndarray | None:
+    """Return the ``group`` column of a FER-format CSV for the faces of ``data`` read from it (None without one).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV :func:`~emoj_lib.data.read_fer_csv` read.
+    data : FerData
+        What it returned (its ``rows`` index the CSV's data rows).
+
+    Raises
+    ------
+    DataFormatError
+        If a face's group is empty (naming the line).
+    """
+    header = pd.read_csv(path, nrows=0).columns
+    if "group" not in header:
+        return None
+    column = pd.read_csv(path, usecols=["group"], dtype=str, keep_default_na=False)["group"].to_numpy()
+    groups = column[data.rows]
+    empty = np.flatnonzero(groups == "")
+    if len(empty):
+        raise DataFormatError(path, "empty group", line=int(data.rows[empty[0]]) + 2, field="group")
+    return groups.astype(str)
