@@ -199,6 +199,16 @@ def test_whole_flow_on_the_astronaut(tmp_path, recognizer, astronaut_jpeg):
     assert f'data-emotion="{reading.emotion}"' in app.prediction.value and app.label.value == reading.emotion
     x, y, w, h = reading.box.as_tuple()
     assert 400 < x + w / 2 < 800 and 100 < y + h / 2 < 600  # her face, in the 1536-px photo
+    # beside the crop, where the model looked: the Grad-CAM map of the emotion read, in colour on the gray crop
+    from emoj_lib.explain import explain
+
+    shown = np.asarray(Image.open(io.BytesIO(bytes(app.explain_view.value))).convert("RGB"))
+    assert shown.shape == (144, 144, 3) and np.ptp(shown.astype(int), axis=2).max() > 60  # coloured, not gray
+    heat = explain(recognizer.model, reading.crop, emotion=reading.emotion)
+    hot = np.unravel_index(heat.argmax(), heat.shape)
+    cold = np.unravel_index(heat.argmin(), heat.shape)
+    spread = lambda p: np.ptp(shown[3 * p[0] + 1, 3 * p[1] + 1].astype(int))  # noqa: E731
+    assert spread(hot) > spread(cold)  # the colour sits where the map is high
 
     corrected = EMOTIONS[(EMOTIONS.index(reading.emotion) + 1) % 7]
     app.label.value = corrected

@@ -221,6 +221,8 @@ class JournalApp(widgets.VBox):
         self.face_choice = widgets.Dropdown(description="Face", options=[], layout=widgets.Layout(width="auto"))
         self.face_choice.observe(self._on_face_choice, names="value")
         self.crop_view = widgets.Image(format="png", layout=widgets.Layout(width="144px", height="144px"))
+        self.explain_view = widgets.Image(format="png", layout=widgets.Layout(width="144px", height="144px"))
+        self.explain_view.add_class("emoj-explain")
         self.prediction = widgets.HTML()
         self.bars = widgets.HTML()
         self.label = widgets.ToggleButtons(options=list(EMOTIONS), description="You feel",
@@ -238,7 +240,10 @@ class JournalApp(widgets.VBox):
                                           disabled=True, layout=widgets.Layout(width="auto"))
         self.save_button.add_class("emoj-save")
         self.save_button.on_click(lambda _: self.save())
-        reading = widgets.VBox([self.face_choice, widgets.HBox([self.crop_view, self.prediction]), self.bars],
+        looked = widgets.VBox([self.explain_view, widgets.HTML(
+            '<small title="Grad-CAM on the model\'s last convolutional block: the warmer, the more that part of the '
+            'face spoke for the emotion read">where the model looked</small>')])
+        reading = widgets.VBox([self.face_choice, widgets.HBox([self.crop_view, looked, self.prediction]), self.bars],
                                layout=widgets.Layout(margin="0 0 0 16px"))
         self.result = widgets.VBox([
             widgets.HBox([self.photo_view, reading], layout=widgets.Layout(flex_flow="row wrap")),
@@ -408,6 +413,7 @@ class JournalApp(widgets.VBox):
         self.photo_view.value = encode_image(draw_faces(self.photo, [r.box for r in self.readings], index),
                                              "jpeg", quality=85)
         self.crop_view.value = encode_image(enlarge(reading.crop, 3))
+        self.explain_view.value = encode_image(self._explanation(reading))
         self.prediction.value = (f'<div class="emoj-prediction" data-emotion="{reading.emotion}" '
                                  f'style="padding:0 12px"><p>The model reads</p>'
                                  f'<h3 style="margin:0">{reading.emotion}</h3>'
@@ -417,6 +423,13 @@ class JournalApp(widgets.VBox):
         self.saved = None
         self.save_button.disabled = False
         self.save_button.description = "Save to my journal"
+
+    def _explanation(self, reading) -> np.ndarray:
+        """Return the enlarged crop with the Grad-CAM map of the emotion read on top (:mod:`emoj_lib.explain`)."""
+        from emoj_lib.explain import explain, overlay
+
+        heatmap = explain(self.recognizer.model, reading.crop, emotion=reading.emotion)
+        return overlay(enlarge(reading.crop, 3), heatmap)
 
     # ------------------------------------------------------------------------------------------- saving
 
