@@ -1,17 +1,19 @@
 """Benchmark the recognizer (and the `fer` package beside it when installed).
 
 Prints, for the model (default: the shipped model): load time, FER2013 PrivateTest accuracy and macro F1,
-batch classification speed (faces/s) through Keras and through the fast path (the model converted to TFLite by
-``emoj_lib.export.export_model`` into a temporary folder, run by LiteRT), measured one after the other in this
-run, and the per-photo latency of a whole photo (decode, detect, crop, classify) on the shared photos through
+batch classification speed (faces/s) through Keras and through the fast path (the model converted to TFLite,
+run by LiteRT, or with ``--format onnx`` to ONNX, run by ONNX Runtime, by ``emoj_lib.export.export_model``
+into a temporary folder), measured one after the other in this run, and the per-photo latency of a whole photo
+(decode, detect, crop, classify) on the shared photos through
 the recognizer as it runs by default. When the `fer` package is importable (``pip install --no-deps
 fer==25.10.3``), the same figures for it, measured in the same run, and the ratios.
 
 The last line is one JSON object: ``keras_faces_per_s``, ``fast_faces_per_s``, ``keras_accuracy``,
 ``fast_accuracy`` (PrivateTest, no TTA), ``photo_median_ms`` (whole photo from file, default recognizer),
-``speedup``, ``backend`` and ``faces``.
+``speedup``, ``backend``, ``format`` and ``faces``.
 
-Usage: ``.venv/bin/python benchmarks/bench_recognizer.py [--model PATH] [--photos DIR] [--fer CSV] [--int8]``
+Usage: ``.venv/bin/python benchmarks/bench_recognizer.py [--model PATH] [--photos DIR] [--fer CSV] [--int8]
+[--format tflite|onnx]``
 """
 
 from __future__ import annotations
@@ -47,14 +49,15 @@ def fast_path(model_path: Path, test, args) -> tuple[dict, Path]:
     copy = tmp / model_path.name
     shutil.copy(model_path, copy)
     shutil.copy(card_path(model_path), card_path(copy))
-    (out, export_s) = timed(export_model, copy, int8=args.int8, faces=test.images, labels=test.labels,
+    (out, export_s) = timed(export_model, copy, args.format, int8=args.int8, faces=test.images, labels=test.labels,
                             measured_on="FER2013 PrivateTest", repeat=args.repeat)
     from emoj_lib.cards import read_card
 
     figures = read_card(out)["fast_path"]
     print(f"fast path: {out.name} ({out.stat().st_size / 1e6:.1f} MB), converted in {export_s:.1f} s")
     print(f"  Keras : {figures['keras_faces_per_s']:.0f} faces/s, PrivateTest accuracy {figures['keras_accuracy']:.4f}")
-    print(f"  TFLite: {figures['fast_faces_per_s']:.0f} faces/s, PrivateTest accuracy {figures['fast_accuracy']:.4f}"
+    print(f"  {args.format:<6}: {figures['fast_faces_per_s']:.0f} faces/s, "
+          f"PrivateTest accuracy {figures['fast_accuracy']:.4f}"
           f" ({figures['speedup']:.2f}x; argmax agreement {figures['argmax_agreement']:.4f}, largest probability "
           f"difference {figures['max_abs_diff']:.2g})")
     return figures, copy
@@ -69,7 +72,8 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=config.photos_dir())
     parser.add_argument("--fer", type=Path, default=config.fer2013_path())
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--int8", action="store_true", help="measure the int8-quantised conversion")
+    parser.add_argument("--int8", action="store_true", help="measure the int8-quantised conversion (tflite)")
+    parser.add_argument("--format", choices=("tflite", "onnx"), default="tflite", help="the fast path's format")
     args = parser.parse_args()
 
     import tensorflow as tf  # noqa: F401  (imported first so that load time is the model's own)
@@ -106,7 +110,7 @@ def main() -> None:
               "keras_accuracy": round(figures["keras_accuracy"], 4),
               "fast_accuracy": round(figures["fast_accuracy"], 4),
               "photo_median_ms": round(1000 * statistics.median(path_times), 1), "speedup": figures["speedup"],
-              "backend": default.backend, "faces": len(test), "int8": args.int8}
+              "backend": default.backend, "format": args.format, "faces": len(test), "int8": args.int8}
     compare_fer(test, photos, path_times, ours, args)
     shutil.rmtree(copy.parent, ignore_errors=True)
     print(json.dumps(result))

@@ -1,15 +1,21 @@
-"""The fast inference path: a model converted to TensorFlow Lite, with its card and measured figures.
+"""The fast inference path: a model converted to TensorFlow Lite or ONNX, with its card and measured figures.
 
-:func:`export_model` converts a ``.keras`` model with TensorFlow's own converter (float32, or ``int8=True``
-for post-training integer quantisation of the weights and activations, calibrated on faces), writes
-``<name>.tflite`` (``<name>-int8.tflite``) with its card ``<name>.tflite.json``, and records in the card how
-the converted model compares with the Keras one *measured in the same run*: accuracy on FER2013 PrivateTest
-(or the faces given), faces per second through each, and how often their readings agree.
+:func:`export_model` converts a ``.keras`` model, writes it beside the model with its card
+(``<name>.tflite`` / ``<name>-int8.tflite`` / ``<name>.onnx``, card ``<that>.json``), and records in the card
+how the converted model compares with the Keras one *measured in the same run*: accuracy on FER2013
+PrivateTest (or the faces given), faces per second through each, and how often their readings agree.
 
-:class:`FastModel` runs a converted model (LiteRT's interpreter from ``ai-edge-litert``, else TensorFlow's
-``tf.lite.Interpreter``) as a callable that :func:`emoj_lib.inference.predict_proba` takes like a Keras model.
-The :class:`~emoj_lib.recognizer.Recognizer` uses the converted model beside a ``.keras`` file by default when
-:func:`fast_path_ok` accepts its card: made from this very file, faster, and within :data:`MAX_ACCURACY_LOSS`.
+- ``tflite``: TensorFlow's own converter (float32, or ``int8=True`` for post-training integer quantisation of
+  the weights and activations, calibrated on faces); run by LiteRT's interpreter (``ai-edge-litert``, else
+  TensorFlow's ``tf.lite.Interpreter``): :class:`FastModel`.
+- ``onnx``: Keras' own ``model.export(format="onnx")`` (through ``tf2onnx``); run by ONNX Runtime:
+  :class:`OnnxModel`. Both are optional dependencies (``pip install 'emoj[onnx]'``); ONNX is also the way to
+  phones and browsers outside TensorFlow.
+
+Both are callables that :func:`emoj_lib.inference.predict_proba` takes like a Keras model. The
+:class:`~emoj_lib.recognizer.Recognizer` uses a converted model beside a ``.keras`` file by default when
+:func:`fast_path_ok` accepts its card (made from this very file, faster, and within
+:data:`MAX_ACCURACY_LOSS`); of several, the one with the largest measured speed-up.
 """
 
 from __future__ import annotations
@@ -26,15 +32,20 @@ import numpy as np
 from emoj_lib.cards import ModelCardError, file_sha256, read_card, write_card
 from emoj_lib.config import FACE_SIZE
 
-FORMATS = ("tflite",)
+FORMATS = ("tflite", "onnx")
+"""Target formats of :func:`export_model`."""
 MAX_ACCURACY_LOSS = 0.003
 """The largest accuracy loss (0.3 points) at which the recognizer prefers the fast model."""
 
 
-def fast_model_path(model_path: str | Path, *, int8: bool = False) -> Path:
+def fast_model_path(model_path: str | Path, *, int8: bool = False, format: str = "tflite") -> Path:
     """Return where :func:`export_model` writes the converted model of a ``.keras`` file."""
     path = Path(model_path)
-    return path.with_name(path.stem + ("-int8" if int8 else "") + ".tflite")
+    return path.with_name(path.stem + ("-int8" if int8 else "") + f".{format}")
+
+
+CANDIDATES = (("tflite", False), ("tflite", True), ("onnx", False))
+"""The converted models the recognizer looks for beside a ``.keras`` file: (format, int8)."""
 
 
 def _interpreter_class():
@@ -74,6 +85,8 @@ class FastModel:
         self._output = self._interp.get_output_details()[0]["index"]
         self._batch = None
 
+    format = "tflite"
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Return the probabilities of a float32 batch (N, 48, 48, 1)."""
         x = np.ascontiguousarray(x, np.float32)
@@ -88,8 +101,61 @@ class FastModel:
         return np.array(self._interp.get_tensor(self._output), np.float32)
 
 
-def _convert(model, *, int8: bool, calibration: np.ndarray | None) -> bytes:
+class OnnxModel:
+    """A model converted to ONNX as a callable: float32 faces (N, 48, 48, 1) in 0..255 -> probabilities (N, 7).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.onnx`` file.
+    num_threads : int, optional
+        ONNX Runtime's intra-op threads (default: the CPU count).
+    """
+
+    format = "onnx"
+
+    def __init__(self, path: str | Path, *, num_threads: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"fast model file not found: {self.path}")
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ModelCardError(f"{self.path}: ONNX Runtime is not installed (pip install 'emoj[onnx]')") from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads or os.cpu_count() or 1
+        try:
+            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
+            raise ModelCardError(f"{self.path}: damaged ONNX model ({str(exc)[:200]})") from exc
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Return the probabilities of a float32 batch (N, 48, 48, 1)."""
+        return np.asarray(self._session.run(None, {self._input: np.ascontiguousarray(x, np.float32)})[0], np.float32)
+
+
+def open_fast_model(path: str | Path) -> FastModel | OnnxModel:
+    """Return the runner of a converted model file, by its suffix (``.tflite`` or ``.onnx``)."""
+    return OnnxModel(path) if Path(path).suffix == ".onnx" else FastModel(path)
+
+
+def _convert_onnx(model) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        try:
+            model.export(str(Path(tmp) / "model.onnx"), format="onnx")
+        except ImportError as exc:
+            raise ImportError(f"ONNX export needs tf2onnx and onnx (pip install 'emoj[onnx]'): {exc}") from exc
+        return (Path(tmp) / "model.onnx").read_bytes()
+
+
+def _convert(model, *, int8: bool, calibration: np.ndarray | None, format: str = "tflite") -> bytes:
     import tensorflow as tf
+
+    if format == "onnx":
+        return _convert_onnx(model)
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
@@ -147,10 +213,11 @@ def export_model(model_path: str | Path, format: str = "tflite", *, int8: bool =
     ----------
     model_path : str or Path
         The ``.keras`` model (with its card).
-    format : {"tflite"}
-        The target format (TensorFlow Lite, run by LiteRT).
+    format : {"tflite", "onnx"}
+        The target format: TensorFlow Lite (run by LiteRT) or ONNX (run by ONNX Runtime).
     int8 : bool
-        Post-training integer quantisation, calibrated on ``faces`` (or random faces when none are given).
+        Post-training integer quantisation, calibrated on ``faces`` (or random faces when none are given);
+        TFLite only.
     faces, labels : np.ndarray, optional
         Faces (N, 48, 48) to measure both paths on, with their labels for accuracy (e.g. FER2013
         PrivateTest); without faces only the conversion is done and the card has no ``fast_path`` figures,
@@ -163,21 +230,25 @@ def export_model(model_path: str | Path, format: str = "tflite", *, int8: bool =
     Returns
     -------
     Path
-        ``<name>.tflite`` (``<name>-int8.tflite``) beside the model; its card is ``<that>.json``.
+        ``<name>.tflite``, ``<name>-int8.tflite`` or ``<name>.onnx`` beside the model; its card is
+        ``<that>.json``.
     """
     from emoj_lib.cards import load_model
 
     if format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
+    if int8 and format != "tflite":
+        raise ValueError("int8 quantisation is offered for the tflite format only")
     model_path = Path(model_path)
     model, card = load_model(model_path)
-    out = fast_model_path(model_path, int8=int8)
-    out.write_bytes(_convert(model, int8=int8, calibration=None if faces is None else np.asarray(faces)))
+    out = fast_model_path(model_path, int8=int8, format=format)
+    out.write_bytes(_convert(model, int8=int8, calibration=None if faces is None else np.asarray(faces),
+                             format=format))
     new_card = {**card, "format": format, "int8": int8,
                 "source_model": {"file": model_path.name, "sha256": file_sha256(model_path)}}
     new_card.pop("model_sha256", None)
     if faces is not None:
-        figures = compare_paths(model, FastModel(out), np.asarray(faces), labels, repeat=repeat)
+        figures = compare_paths(model, open_fast_model(out), np.asarray(faces), labels, repeat=repeat)
         new_card["fast_path"] = {"measured_on": measured_on, **figures}
     write_card(out, new_card)
     return out
@@ -200,14 +271,14 @@ def fast_path_ok(card: dict[str, Any], model_path: str | Path) -> tuple[bool, st
                   f"{figures['keras_accuracy']:.4f}")
 
 
-def load_fast_model(model_path: str | Path) -> tuple[FastModel | None, str]:
-    """Return the converted model beside a ``.keras`` file when :func:`fast_path_ok` accepts it (else None), and why.
+def load_fast_model(model_path: str | Path) -> tuple[FastModel | OnnxModel | None, str]:
+    """Return the converted model beside a ``.keras`` file that :func:`fast_path_ok` accepts (else None), and why.
 
-    The float32 conversion is tried first, then the int8 one.
+    Of several accepted (:data:`CANDIDATES`), the one whose card records the largest speed-up over Keras.
     """
-    reasons = []
-    for int8 in (False, True):
-        path = fast_model_path(model_path, int8=int8)
+    reasons, accepted = [], []
+    for format, int8 in CANDIDATES:
+        path = fast_model_path(model_path, int8=int8, format=format)
         if not path.is_file():
             continue
         card = read_card(path)
@@ -215,6 +286,15 @@ def load_fast_model(model_path: str | Path) -> tuple[FastModel | None, str]:
         if ok and card.get("model_sha256") != file_sha256(path):
             ok, why = False, "the file's SHA-256 is not the one its card records (changed or damaged)"
         if ok:
-            return FastModel(path), f"{path.name}: {why}"
-        reasons.append(f"{path.name}: {why}")
+            try:
+                runner = open_fast_model(path)
+            except ModelCardError as exc:  # e.g. ONNX Runtime not installed: the other paths stay usable
+                ok, why = False, str(exc)
+            else:
+                accepted.append((card["fast_path"]["speedup"], path.name, runner, why))
+        if not ok:
+            reasons.append(f"{path.name}: {why}")
+    if accepted:
+        _, name, runner, why = max(accepted, key=lambda a: a[0])
+        return runner, f"{name}: {why}"
     return None, "; ".join(reasons) or "no converted model beside it"

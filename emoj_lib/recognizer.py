@@ -149,8 +149,8 @@ class Recognizer:
 
     @property
     def backend(self) -> str:
-        """``"tflite"`` when the converted model answers :meth:`predict`, else ``"keras"``."""
-        return "tflite" if self.fast_model is not None else "keras"
+        """``"tflite"`` or ``"onnx"`` when a converted model answers :meth:`predict`, else ``"keras"``."""
+        return self.fast_model.format if self.fast_model is not None else "keras"
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """Return the probabilities (N, 7) of 48x48 uint8 face crops (N, 48, 48), in batches.

@@ -74,3 +74,36 @@ def test_damaged_fast_model_is_named(tmp_path):
     bad.write_bytes(b"not a flatbuffer at all")
     with pytest.raises(ModelCardError, match="damaged TFLite model"):
         FastModel(bad)
+
+
+def test_onnx_export_round_trip_and_the_fastest_accepted_path_is_chosen(model_copy, learnable):
+    from emoj_lib.cards import load_model
+    from emoj_lib.export import OnnxModel
+    from emoj_lib.recognizer import Recognizer
+
+    test = learnable.split("PrivateTest")
+    out = export_model(model_copy, "onnx", faces=test.images, labels=test.labels, repeat=1)
+    assert out == fast_model_path(model_copy, format="onnx") and out.name == "m.onnx"
+    card = read_card(out)
+    assert card["format"] == "onnx" and card["fast_path"]["argmax_agreement"] == 1.0
+    keras_model, _ = load_model(model_copy)
+    onnx_model = OnnxModel(out)
+    p_keras = predict_proba(keras_model, learnable.images[:50], batch_size=16)
+    p_onnx = predict_proba(onnx_model, learnable.images[:50], batch_size=16)
+    np.testing.assert_array_equal(p_keras.argmax(1), p_onnx.argmax(1))
+    np.testing.assert_allclose(p_onnx, p_keras, atol=1e-4)
+
+    tflite = export_model(model_copy)  # both beside the model: the larger measured speed-up wins
+    good = {"speedup": 1.5, "keras_accuracy": 0.700, "fast_accuracy": 0.700}
+    write_card(tflite, {**read_card(tflite), "fast_path": good})
+    write_card(out, {**card, "fast_path": {**good, "speedup": 1.8}})
+    rec = Recognizer(model_copy)
+    assert rec.backend == "onnx" and rec.fast_reason.startswith("m.onnx: 1.80x faster")
+    write_card(out, {**card, "fast_path": {**good, "speedup": 1.2}})
+    assert Recognizer(model_copy).backend == "tflite"
+    with pytest.raises(ValueError, match="tflite format only"):
+        export_model(model_copy, "onnx", int8=True)
+    bad = out.with_name("bad.onnx")
+    bad.write_bytes(b"not a protobuf")
+    with pytest.raises(ModelCardError, match="damaged ONNX model"):
+        OnnxModel(bad)

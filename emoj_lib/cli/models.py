@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from emoj_lib import config as cfg
-from emoj_lib.cli.options import add_command
+from emoj_lib.cli.options import add_command, option_error
 from emoj_lib.cli.progress import CountingModel, progress_bar
 from emoj_lib.errors import EmojError, MultipleFacesError, NoFaceError
 from emoj_lib.export import FORMATS
@@ -106,8 +106,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Convert a model for fast inference, measure it beside the Keras model, and write it with its card."""
     from emoj_lib.cards import read_card
     from emoj_lib.data import read_fer_csv
-    from emoj_lib.export import export_model, fast_path_ok
+    from emoj_lib.export import export_model, fast_path_ok, load_fast_model
 
+    if args.int8 and args.format != "tflite":
+        option_error(args, "--int8 applies to --format tflite only")
     fer = args.fer or cfg.fer2013_path()
     faces = labels = None
     if not args.no_measure:
@@ -121,7 +123,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"Keras : {figures['keras_faces_per_s']:.0f} faces/s, accuracy {figures['keras_accuracy']:.4f}")
         print(f"{args.format}: {figures['fast_faces_per_s']:.0f} faces/s, accuracy {figures['fast_accuracy']:.4f}")
     ok, why = fast_path_ok(card, args.model)
-    print(f"wrote {out} and its card; the recognizer {'uses' if ok else 'will not use'} it by default: {why}")
+    print(f"wrote {out} and its card; {'acceptable' if ok else 'not used'} as a fast path: {why}")
+    chosen, reason = load_fast_model(args.model)
+    print(f"the recognizer uses {reason if chosen is not None else 'Keras (' + reason + ')'} by default")
     return 0
 
 
@@ -152,10 +156,11 @@ def register(sub) -> None:
                     help="write a Grad-CAM picture (where the model looked) per face; OUT.png for the first, "
                     "OUT-<photo>-<n>.png for the others")
 
-    ex = add_command(sub, "export", cmd_export, "convert a model for fast inference (TFLite) with its card")
+    ex = add_command(sub, "export", cmd_export,
+                     "convert a model for fast inference (TFLite or ONNX) with its card and measured figures")
     ex.add_argument("model", type=Path, help="the model (.keras, with its card .json beside it)")
     ex.add_argument("--format", choices=FORMATS, default="tflite", help="target format (default: %(default)s)")
-    ex.add_argument("--int8", action="store_true", help="post-training integer quantisation")
+    ex.add_argument("--int8", action="store_true", help="post-training integer quantisation (tflite only)")
     ex.add_argument("--fer", type=Path, default=None,
                     help="FER-format CSV whose PrivateTest measures both paths (default: the shared FER2013)")
     ex.add_argument("--no-measure", action="store_true",
