@@ -327,7 +327,8 @@ def _measure(model, sets: dict[str, FerData]) -> tuple[dict[str, dict[str, float
 
 
 def _fit_phases(model, fit: FerData, targets: np.ndarray, val: FerData | None, config: TransferConfig,
-                run_dir: Path, verbose: int) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+                run_dir: Path, verbose: int,
+                callbacks: list | None = None) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Run phase 1 (head) and phase 2 (top blocks) on ``fit`` towards ``targets``, watching ``val`` when given.
 
     Returns the epoch log and the trainable layers per phase.
@@ -348,7 +349,7 @@ def _fit_phases(model, fit: FerData, targets: np.ndarray, val: FerData | None, c
         trainable[phase] = _set_trainable(model, blocks)
         log_df = fit_model(model, ds, vds, run_dir=run_dir / phase, epochs=epochs, learning_rate=lr,
                            weight_decay=config.weight_decay, label_smoothing=config.label_smoothing,
-                           monitor=monitor, verbose=verbose)
+                           monitor=monitor, verbose=verbose, callbacks=callbacks)
         logs.append(log_df.assign(phase=phase))
     for layer in model.layers:
         layer.trainable = True
@@ -387,7 +388,7 @@ def _data_record(data: FerData, parts: tuple[FerData, FerData | None, FerData, F
 def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | None = None, *,
               run_dir: str | Path | None = None, reference: FerData | None = None,
               replay_data: FerData | None = None, stage: int = 2, name: str | None = None, verbose: int = 2,
-              groups: np.ndarray | None = None) -> TransferResult:
+              groups: np.ndarray | None = None, callbacks: list | None = None) -> TransferResult:
     """Adapt a trained model to new labelled faces (stage 2; stage 3 calls it too), replaying FER2013.
 
     Parameters
@@ -440,7 +441,7 @@ def fine_tune(model_path: str | Path, data: FerData, config: TransferConfig | No
     sets = {"holdout": held} | ({"reference": reference} if reference is not None else {})
     before, proba_before = _measure(base, sets)
     model = _start_model(base, config)
-    history, trainable = _fit_phases(model, fit, targets, val, config, run_dir, verbose)
+    history, trainable = _fit_phases(model, fit, targets, val, config, run_dir, verbose, callbacks)
     after, proba_after = _measure(model, sets)
     card = make_card(
         name=name or run_dir.name, stage=stage,

@@ -389,7 +389,8 @@ def test_journal_add_keep_photo_refuses_other_formats_before_the_model(tmp_path,
     assert not (tmp_path / "j").exists()
 
 
-def test_stage2_holds_out_whole_people_and_resumes_stage1_from_its_folder(tmp_path, tiny_model, rng, capsys):
+def test_stage2_holds_out_whole_people_and_resumes_stage1_from_its_folder(tmp_path, tiny_model, rng, capsys,
+                                                                          monkeypatch):
     from conftest import learnable_faces
 
     from emoj_lib.labels import EMOTIONS
@@ -401,8 +402,12 @@ def test_stage2_holds_out_whole_people_and_resumes_stage1_from_its_folder(tmp_pa
             Image.fromarray(face).save(folder / f"P{i % 4}.{i}.png")
     args = ["train", "stage2", str(tmp_path / "people"), "--model", str(tiny_model), "--no-reference",
             "--replay", "0", "--head-epochs", "1", "--fine-tune-epochs", "0", "--validation", "0"]
+    monkeypatch.setenv("EMOJ_PROGRESS", "1")
     assert main([*args, "--run-dir", str(tmp_path / "s2")]) == 0
-    assert "holdout: group-aware: 1 of 4 groups held out" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "holdout: group-aware: 1 of 4 groups held out" in shown.out
+    assert "epoch 1/1" in shown.err  # the epoch progress bar, on stderr
+    monkeypatch.delenv("EMOJ_PROGRESS")
     args[2] = str(tmp_path / "flat")
     assert main([*args, "--run-dir", str(tmp_path / "s2b"), "--group-pattern", r"^(?P<person>P\d)\."]) == 0
     assert "holdout: group-aware: 1 of 4 groups held out" in capsys.readouterr().out

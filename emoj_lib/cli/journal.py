@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from emoj_lib.cli.options import add_command, journal_option, option_error
+from emoj_lib.cli.progress import epoch_progress
 from emoj_lib.errors import EmojError
 from emoj_lib.journal.entry import SOURCES
 from emoj_lib.labels import EMOTIONS
@@ -186,7 +187,8 @@ def cmd_personalize(args: argparse.Namespace) -> int:
     """Fine-tune the user's model on their labelled entries (stage 3) and save a new version."""
     from emoj_lib.personal import personalize
 
-    result = personalize(open_journal(args.journal), min_labelled=args.min_labelled, verbose=2)
+    result = personalize(open_journal(args.journal), min_labelled=args.min_labelled, verbose=2,
+                         callbacks=[epoch_progress()])
     print(result.comparison().round(4).to_string())
     print(f"personal model: {result.model_path}")
     return 0

@@ -150,7 +150,7 @@ def cmd_stage2(args: argparse.Namespace) -> int:
     data, groups = _read_new_faces(args.data, args.group_pattern)
     reference = None if args.no_reference else read_fer_csv(args.fer or cfg.fer2013_path(), usage=["PrivateTest"])
     result = fine_tune(args.model or default_model_path(), data, config, run_dir=args.run_dir, reference=reference,
-                       stage=2, groups=groups)
+                       stage=2, groups=groups, callbacks=[epoch_progress()])
     print(result.comparison().round(4).to_string())
     print(f"holdout: {result.card['data']['holdout']}")
     print(f"model: {result.model_path}")

@@ -80,6 +80,7 @@ def personalize(
     reference: FerData | None = None,
     base_model: str | Path | None = None,
     verbose: int = 0,
+    callbacks: list | None = None,
 ) -> TransferResult:
     """Fine-tune the user's current model on their labelled journal entries; save it as a new version.
 
@@ -99,6 +100,8 @@ def personalize(
         The model to start from (default: the journal's :func:`current_model`).
     verbose : int
         0 silent, 1 progress bars, 2 one line per epoch.
+    callbacks : list, optional
+        More Keras callbacks for every training phase (e.g. a progress bar).
 
     Returns
     -------
@@ -123,7 +126,7 @@ def personalize(
     private_dir(run_dir)
     try:
         result = fine_tune(base, faces, config, run_dir=run_dir, reference=reference,
-                           replay_data=replay_data, stage=3, name=name, verbose=verbose)
+                           replay_data=replay_data, stage=3, name=name, verbose=verbose, callbacks=callbacks)
     finally:
         make_private(run_dir)
     choice = choose_personal(base, result, faces)
