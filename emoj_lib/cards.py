@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from emoj_lib.config import FACE_SIZE, PROJECT_DIR
+from emoj_lib.config import FACE_SIZE
 from emoj_lib.errors import EmojError
 from emoj_lib.labels import EMOTIONS
 
@@ -55,11 +55,20 @@ def library_versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    """Return the project's current git commit (with ``-dirty`` if the work tree has changes), or None."""
+    """Return the commit of the checkout this library runs from (``-dirty`` if it has changes), or None.
+
+    The repository is looked for around the ``emoj_lib`` package itself, and must track it: an installed
+    copy (a wheel in ``site-packages``), even run from inside some other repository, has no commit.
+    """
+    package = Path(__file__).resolve().parent
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=package, capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR,
+        subprocess.run(["git", "ls-files", "--error-unmatch", str(package / "__init__.py")], cwd=top,
+                       capture_output=True, timeout=5, check=True)  # this package is tracked there
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=top, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=top,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -72,6 +72,11 @@ def test_wheel_installs_and_runs_from_another_directory(tmp_path):
     where = run([sys.executable, "-c", "import emoj_lib.config as c; print(c.__file__); print(c.PROJECT_DIR)"],
                 cwd=home, env=env).split("\n")
     assert where[:2] == [str(site / "emoj_lib" / "config.py"), str(home)]
+    run(["git", "init", "-q"], cwd=home)  # an unrelated repository around the working directory
+    run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"], cwd=home)
+    commit = run([sys.executable, "-c", "from emoj_lib.cards import git_commit; print(git_commit())"],
+                 cwd=home, env=env).strip()
+    assert commit == "None"  # an installed copy records no commit, not the unrelated repository's
 
     out = run([site / "bin" / "emoj", "demo"], cwd=home, env=env)
     assert "emoj_fer2013" in out  # the model that read the portrait
