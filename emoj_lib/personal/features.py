@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from emoj_lib import config as cfg
 from emoj_lib.labels import EMOTIONS
 
 
@@ -48,16 +47,13 @@ def embed(model, crops: np.ndarray, *, batch_size: int = 256, features=None) -> 
     features : keras.Model, optional
         A :func:`feature_model` of ``model`` built earlier (saves building it again).
     """
-    x = np.asarray(crops)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3 or x.shape[1:] != (cfg.FACE_SIZE, cfg.FACE_SIZE):
-        raise ValueError(f"crops must have shape (N, {cfg.FACE_SIZE}, {cfg.FACE_SIZE}), got {x.shape}")
+    from emoj_lib.inference import as_batch
+
+    x = as_batch(crops)  # the same input as every other forward pass (emoj_lib.inference)
     features = features if features is not None else feature_model(model)
     dim = int(features.outputs[1].shape[-1])
     if len(x) == 0:
         return np.zeros((0, len(EMOTIONS)), np.float32), np.zeros((0, dim), np.float32)
-    x = x.astype(np.float32)[..., None]
     probs, feats = [], []
     for i in range(0, len(x), batch_size):
         p, f = features(x[i:i + batch_size], training=False)
