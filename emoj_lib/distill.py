@@ -9,11 +9,16 @@ not needed.
 
 >>> teacher = Ensemble([m1, m2, m3])  # doctest: +SKIP
 >>> result = distill(teacher, build_model("emojnet"), train, val, run_dir="runs/distill")  # doctest: +SKIP
+
+:func:`train_student` is the stage-1 form (``emoj train distill``): teachers given as model files, FER2013
+Training as the faces, PublicTest to pick the epoch, every split evaluated, the student saved with its card.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib.data.fer import FerData
+from emoj_lib.data.pipeline import Augmentation
 
 
 def soft_targets(teacher, faces: np.ndarray, *, temperature: float = 1.0, tta: str = "flip",
@@ -68,10 +74,25 @@ class DistillResult:
     targets: np.ndarray
 
 
+def _cached_targets(run_dir: Path, settings: dict[str, Any], make) -> np.ndarray:
+    """Return the soft targets saved in ``run_dir`` for these settings, else ``make()`` them and save them.
+
+    Computing a teacher's targets with ten-crop on FER2013 Training takes minutes: a resumed run reuses them.
+    """
+    path, meta = run_dir / "targets.npy", run_dir / "targets.json"
+    if path.is_file() and meta.is_file() and json.loads(meta.read_text()) == settings:
+        return np.load(path)
+    targets = make()
+    np.save(path, targets)
+    meta.write_text(json.dumps(settings, indent=2) + "\n")
+    return targets
+
+
 def distill(teacher, student, train: FerData, val: FerData | None = None, *, run_dir: str | Path,
             epochs: int = 30, learning_rate: float = 1e-3, temperature: float = 2.0, label_weight: float = 0.3,
             tta: str = "flip", batch_size: int = 64, augmentation=None, weight_decay: float = 1e-4,
-            seed: int = 0, verbose: int = 2) -> DistillResult:
+            min_learning_rate: float = 0.0, warmup_epochs: int = 0, patience: int | None = None,
+            seed: int = 0, verbose: int = 2, callbacks: list | None = None) -> DistillResult:
     """Train ``student`` on ``teacher``'s soft targets for ``train``'s faces; return the student and its log.
 
     Parameters
@@ -79,27 +100,36 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
     teacher : keras.Model or callable
         The teacher (e.g. an Ensemble of stage-1 models).
     student : keras.Model
-        An uncompiled model from :func:`emoj_lib.models.build_model`; trained in place.
+        A model from :func:`emoj_lib.models.build_model` (fresh, or trained already to continue from); trained
+        in place.
     train, val : FerData
         Training faces (their labels mix in with ``label_weight``); validation faces with true labels pick
         the best epoch (without them, training accuracy against the targets' argmax does).
     run_dir : str or Path
-        The student's run folder (resumable, see :func:`emoj_lib.training.fit_model`).
-    epochs, learning_rate, weight_decay, batch_size, seed, verbose
+        The student's run folder (resumable, see :func:`emoj_lib.training.fit_model`); the soft targets are
+        kept there (``targets.npy``) so that a resumed run does not compute them again.
+    epochs, learning_rate, min_learning_rate, warmup_epochs, weight_decay, patience, batch_size, seed, verbose
         As in :func:`~emoj_lib.training.fit_model` and :func:`~emoj_lib.data.pipeline.make_dataset`.
     temperature, label_weight, tta
         See :func:`soft_targets`.
     augmentation : Augmentation, optional
         Random changes of the training faces (None: none).
+    callbacks : list, optional
+        More Keras callbacks (e.g. a progress bar).
     """
     import keras
 
     from emoj_lib.data.pipeline import make_dataset
-    from emoj_lib.training import fit_model
+    from emoj_lib.training import data_fingerprint, fit_model
 
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     labelled = train.subset(train.labels >= 0) if label_weight > 0 else train
-    targets = soft_targets(teacher, labelled.images, temperature=temperature, tta=tta,
-                           labels=labelled.labels if label_weight > 0 else None, label_weight=label_weight)
+    settings = {"faces": data_fingerprint(labelled), "temperature": temperature, "tta": tta,
+                "label_weight": label_weight}
+    targets = _cached_targets(run_dir, settings, lambda: soft_targets(
+        teacher, labelled.images, temperature=temperature, tta=tta,
+        labels=labelled.labels if label_weight > 0 else None, label_weight=label_weight))
     keras.utils.set_random_seed(seed)
     ds = make_dataset(labelled.images, targets, batch_size=batch_size, shuffle=True, augment=augmentation, seed=seed)
     vds = None
@@ -107,6 +137,147 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
         val = val.subset(val.labels >= 0)
         vds = make_dataset(val.images, val.labels, batch_size=256)
     history = fit_model(student, ds, vds, run_dir=run_dir, epochs=epochs, learning_rate=learning_rate,
-                        weight_decay=weight_decay, monitor="val_accuracy" if vds is not None else "accuracy",
-                        verbose=verbose)
+                        min_learning_rate=min_learning_rate, warmup_epochs=warmup_epochs,
+                        weight_decay=weight_decay, patience=patience,
+                        monitor="val_accuracy" if vds is not None else "accuracy", verbose=verbose,
+                        callbacks=callbacks)
     return DistillResult(student, history, targets)
+
+
+@dataclass
+class DistillConfig:
+    """How :func:`train_student` teaches a student on FER2013 Training.
+
+    Attributes
+    ----------
+    tta
+        The teachers' test-time augmentation for the soft targets ("none", "flip" or "tencrop").
+    temperature, label_weight
+        Softening of the teachers' probabilities and weight of the true labels (:func:`soft_targets`).
+    epochs, learning_rate, min_learning_rate, warmup_epochs, weight_decay, batch_size, patience, seed
+        As in :class:`~emoj_lib.training.TrainConfig`; a student continued from a trained model wants a
+        lower peak learning rate than one trained from scratch.
+    augmentation
+        Random changes of the training faces.
+    drop_blank
+        Leave out blank Training faces.
+    """
+
+    tta: str = "tencrop"
+    temperature: float = 2.0
+    label_weight: float = 0.3
+    epochs: int = 15
+    learning_rate: float = 3e-4
+    min_learning_rate: float = 1e-5
+    warmup_epochs: int = 1
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    patience: int | None = None
+    seed: int = 0
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    drop_blank: bool = True
+
+    def __post_init__(self) -> None:
+        from emoj_lib.inference import check_tta
+
+        if isinstance(self.augmentation, dict):
+            self.augmentation = Augmentation(**self.augmentation)
+        check_tta(self.tta)
+        if self.temperature <= 0 or not 0 <= self.label_weight <= 1 or self.epochs < 1:
+            raise ValueError("temperature must be positive, label_weight in 0..1 and epochs at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as a JSON-ready dict."""
+        d = asdict(self)
+        d["augmentation"] = self.augmentation.to_dict()
+        return d
+
+
+def _student(teacher_cards: list[dict], init: Path | None):
+    """Return the student: a copy of the ``init`` model, else a fresh model shaped like the first teacher."""
+    from emoj_lib.cards import load_model
+    from emoj_lib.models import build_model
+
+    if init is not None:
+        return load_model(init)[0]
+    card = teacher_cards[0]
+    return build_model(card["architecture"], **(card.get("hyperparameters") or {}))
+
+
+def train_student(teachers: list[str | Path], config: DistillConfig | None = None, *,
+                  init: str | Path | None = None, fer: FerData | None = None, fer_path: str | Path | None = None,
+                  run_dir: str | Path, verbose: int = 2, callbacks: list | None = None):
+    """Distil one or several trained models (their mean) into a student on FER2013; save it with its card.
+
+    Parameters
+    ----------
+    teachers : list of str or Path
+        Teacher models (``.keras`` with cards); several make an :class:`~emoj_lib.ensemble.Ensemble`.
+    config : DistillConfig, optional
+        Targets and schedule.
+    init : str or Path, optional
+        Start the student from this model's weights (e.g. the shipped model: self-distillation from its own
+        ten-crop readings); default: a fresh model of the first teacher's architecture.
+    fer, fer_path
+        FER2013 already read, or where it is (default: the shared data).
+    run_dir : str or Path
+        The run folder (resumable; refuses other settings).
+    verbose, callbacks
+        As in :func:`~emoj_lib.training.fit_model`.
+
+    Returns
+    -------
+    emoj_lib.training.TrainResult
+        The student with the best PublicTest accuracy, its log, every split evaluated (with flip TTA too),
+        and ``run_dir/model.keras`` with its card (teachers, targets and schedule under ``training``).
+    """
+    from emoj_lib import config as cfg
+    from emoj_lib.cards import file_sha256, load_model, make_card, write_card
+    from emoj_lib.data import read_fer_csv
+    from emoj_lib.ensemble import Ensemble
+    from emoj_lib.evaluation import evaluate_splits
+    from emoj_lib.training import TrainConfig, TrainResult, check_run_settings, data_fingerprint, stage1_data
+
+    config = config or DistillConfig()
+    t0 = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    paths = [Path(t) for t in teachers]
+    check_run_settings(run_dir, {"teachers": [file_sha256(p) for p in paths],
+                                 "init": None if init is None else file_sha256(init), **config.to_dict()},
+                       "distill.json")
+    loaded = [load_model(p) for p in paths]
+    teacher = loaded[0][0] if len(loaded) == 1 else Ensemble([m for m, _ in loaded])
+    fer = fer if fer is not None else read_fer_csv(fer_path or cfg.fer2013_path())
+    prepared = stage1_data(fer, TrainConfig(drop_blank=config.drop_blank, seed=config.seed))
+    train, val = prepared["train"], prepared["val"]
+    student = _student([c for _, c in loaded], None if init is None else Path(init))
+    result = distill(teacher, student, train, val, run_dir=run_dir, epochs=config.epochs,
+                     learning_rate=config.learning_rate, min_learning_rate=config.min_learning_rate,
+                     warmup_epochs=config.warmup_epochs, temperature=config.temperature,
+                     label_weight=config.label_weight, tta=config.tta, batch_size=config.batch_size,
+                     augmentation=config.augmentation, weight_decay=config.weight_decay, patience=config.patience,
+                     seed=config.seed, verbose=verbose, callbacks=callbacks)
+    metrics = evaluate_splits(result.model, fer, tta=True)
+    first = loaded[0][1]
+    card = make_card(
+        name=run_dir.name, stage=1, architecture=first.get("architecture"),
+        hyperparameters=first.get("hyperparameters"), parameters=int(result.model.count_params()),
+        data={"source": fer.source, "faces": len(fer), "sha256": data_fingerprint(fer),
+              "train_split": "Training", "selection_split": "PublicTest", "report_split": "PrivateTest",
+              "train_faces": len(train), "selection_faces": len(val), "labels": "fer",
+              "hygiene": prepared["hygiene"], "dropped_training_faces": prepared["dropped"]},
+        training={**config.to_dict(), "method": "distillation",
+                  "teachers": [{"path": str(p), "name": c.get("name"), "sha256": file_sha256(p)}
+                               for p, (_, c) in zip(paths, loaded, strict=True)],
+                  "init": None if init is None else {"path": str(init), "sha256": file_sha256(init)},
+                  "epochs_run": len(result.history),
+                  "best_epoch": int(result.history["val_accuracy"].to_numpy().argmax()) + 1
+                  if len(result.history) else None,
+                  "wall_seconds": round(time.perf_counter() - t0, 1)},
+        metrics=metrics.round(4).to_dict(orient="index"),
+    )
+    model_path = run_dir / "model.keras"
+    result.model.save(model_path)
+    write_card(model_path, card)
+    return TrainResult(result.model, result.history, metrics, model_path, card)

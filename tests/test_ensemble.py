@@ -100,3 +100,33 @@ def test_distill_a_student_from_a_teacher_ensemble(learnable, tmp_path):
     assert result.targets.max() < 0.7
     agree = (predict_proba(result.model, test.images).argmax(1) == predict_proba(teacher, test.images).argmax(1))
     assert agree.mean() >= 0.35 and agree.mean() > before + 0.15  # chance 1/7: it learns the rule, no label seen
+
+
+def test_train_student_from_model_files_keeps_its_card_and_resumes(learnable, tiny_model, tmp_path, monkeypatch):
+    import sys
+
+    from emoj_lib.cards import read_card
+    from emoj_lib.data.pipeline import Augmentation
+    from emoj_lib.distill import DistillConfig, train_student
+    from emoj_lib.errors import RunFolderError
+
+    config = DistillConfig(epochs=2, learning_rate=1e-3, batch_size=32, augmentation=Augmentation.none())
+    result = train_student([tiny_model, tiny_model], config, init=tiny_model, fer=learnable,
+                           run_dir=tmp_path / "d", verbose=0)
+    card = read_card(result.model_path)
+    training = card["training"]
+    assert training["method"] == "distillation" and len(training["teachers"]) == 2 and training["tta"] == "tencrop"
+    assert training["init"]["path"] == str(tiny_model) and training["epochs_run"] == 2
+    assert card["data"]["selection_split"] == "PublicTest" and "PrivateTest" in card["metrics"]
+    targets = np.load(tmp_path / "d" / "targets.npy")
+    assert targets.shape == (210, 7) and np.allclose(targets.sum(axis=1), 1, atol=1e-5)
+
+    def no_teacher(*args, **kwargs):
+        raise AssertionError("the targets of a resumed run are read back, not computed again")
+
+    monkeypatch.setattr(sys.modules["emoj_lib.distill"], "soft_targets", no_teacher)  # the package exports distill()
+    again = train_student([tiny_model, tiny_model], config, init=tiny_model, fer=learnable,
+                          run_dir=tmp_path / "d", verbose=0)
+    assert len(again.history) == 2
+    with pytest.raises(RunFolderError, match="temperature"):
+        train_student([tiny_model], DistillConfig(epochs=2, temperature=3.0), fer=learnable, run_dir=tmp_path / "d")

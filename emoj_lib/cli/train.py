@@ -14,6 +14,7 @@ from emoj_lib import config as cfg
 from emoj_lib.cli.options import add_command, add_config_options, config_from_args, key_value
 from emoj_lib.cli.progress import epoch_progress
 from emoj_lib.errors import EmojError
+from emoj_lib.inference import TTA_MODES
 from emoj_lib.training import LABEL_SOURCES, TrainConfig
 from emoj_lib.transfer import REPLAY_TARGETS, TransferConfig
 
@@ -55,6 +56,21 @@ TRANSFER_HELP = {
                       "(distillation); labels: towards their FER2013 labels",
 }
 """Help of the stage-2 options whose docstring entry describes several fields."""
+
+DISTILL_HELP = {
+    "tta": "the teachers' test-time augmentation for the soft targets",
+    "temperature": "> 1 softens the teachers' probabilities",
+    "label_weight": "weight of the true labels mixed into the targets (0..1)",
+    "epochs": "epoch budget",
+    "learning_rate": "AdamW peak learning rate (linear warm-up, then cosine decay)",
+    "min_learning_rate": "learning rate reached at the last epoch",
+    "warmup_epochs": "epochs of linear learning-rate warm-up",
+    "weight_decay": "AdamW decoupled weight decay",
+    "batch_size": "faces per training step",
+    "patience": "stop after this many epochs without a better validation accuracy",
+    "seed": "seeds shuffling and augmentation",
+}
+"""Help of the distillation options whose docstring entry describes several fields."""
 
 
 def _augmentation(strength: float | None):
@@ -157,8 +173,23 @@ def cmd_stage2(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_distill(args: argparse.Namespace) -> int:
+    """Distil teacher models into one student on FER2013 and optionally export it."""
+    from emoj_lib.distill import DistillConfig, train_student
+
+    config = config_from_args(DistillConfig, args, augmentation=_augmentation(args.augment_strength))
+    result = train_student(args.teachers, config, init=args.init, fer_path=args.fer, run_dir=args.run_dir,
+                           verbose=2, callbacks=[epoch_progress()])
+    print(result.metrics.round(4).to_string())
+    print(f"model: {result.model_path}")
+    if args.export:
+        dest = export_model(result.model_path, result.card, args.export)
+        print(f"exported: {dest} and {dest.with_suffix('.json')}")
+    return 0
+
+
 def register(sub) -> None:
-    """Add ``emoj train stage1`` and ``emoj train stage2``."""
+    """Add ``emoj train stage1``, ``emoj train stage2`` and ``emoj train distill``."""
     train = add_command(sub, "train", None, "train a model (stage 1: FER2013; stage 2: your labelled faces)")
     stages = train.add_subparsers(dest="stage", required=True, metavar="STAGE", help="which stage")
 
@@ -194,3 +225,17 @@ def register(sub) -> None:
     s2.add_argument("--no-reference", action="store_true", help="skip the FER2013 PrivateTest figures")
     s2.add_argument("--run-dir", type=Path, default=None, metavar="FOLDER",
                     help="run folder")
+
+    from emoj_lib.distill import DistillConfig
+
+    d = add_command(stages, "distill", cmd_distill,
+                    "distil trained models (their mean, with test-time augmentation) into one student on FER2013")
+    d.add_argument("teachers", type=Path, nargs="+", metavar="TEACHER", help="teacher models (.keras with cards)")
+    d.add_argument("--init", type=Path, default=None, metavar="PATH",
+                   help="start the student from this model (default: a fresh model shaped like the first teacher)")
+    add_config_options(d, DistillConfig, choices={"tta": TTA_MODES}, help=DISTILL_HELP)
+    d.add_argument("--augment-strength", type=float, default=None, metavar="X",
+                   help="scale the augmentation ranges; 0 turns augmentation off (default: 1)")
+    d.add_argument("--fer", type=Path, default=None, metavar="CSV", help="FER2013 CSV (default: the shared data)")
+    d.add_argument("--run-dir", type=Path, required=True, metavar="FOLDER", help="run folder (resumes if it exists)")
+    d.add_argument("--export", type=Path, default=None, metavar="PATH", help="copy the student and its card here")
