@@ -336,6 +336,10 @@ def test_journal_browse_save_edit_and_delete_in_the_browser(tmp_path, voila, ast
         page.get_by_role("button", name="All entries").click()
         page.get_by_text("1-12 of", exact=False).wait_for(timeout=30_000)
 
+        page.get_by_role("tab", name="Upload a photo").click()
+        button = page.locator(".widget-upload")
+        assert button.evaluate("b => getComputedStyle(b, '::after').content") == '"Upload a photo"'
+        assert button.evaluate("b => getComputedStyle(b).fontSize") == "0px"  # not "Upload a photo (0)"
         upload_photo(page, astronaut_jpeg)  # a new entry, with a note, tags and the user's own label
         prediction = page.locator(".emoj-prediction")
         prediction.wait_for(timeout=60_000)

@@ -34,6 +34,13 @@ __all__ = ["MODEL_ENV", "JournalApp", "journal_model", "model_version", "resolve
 log = logging.getLogger(__name__)
 
 
+_UPLOAD_LABEL = (
+    "<style>.emoj-upload{font-size:0!important}"
+    ".emoj-upload i,.emoj-upload::after{font-size:var(--jp-widgets-font-size,13px)}"
+    '.emoj-upload::after{content:"Upload a photo";margin-left:4px}</style>')
+"""ipywidgets' upload button always writes "<description> (<files held>)"; the app empties it after each photo,
+so it would always say "(0)": its own text is hidden and the label drawn by CSS instead."""
+
 _STYLES = {
     "info": ("#0d47a1", "#e3f2fd"),
     "success": ("#1b5e20", "#e8f5e9"),
@@ -195,9 +202,12 @@ class JournalApp(widgets.VBox):
             "<p>Start the camera, look at it, and take a photo. The picture goes only to this journal.</p>"),
             self.camera])
 
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo",
+                                         icon="upload")
+        self.upload.add_class("emoj-upload")
         self.upload.observe(self._on_upload, names="value")
-        upload_box = widgets.VBox([widgets.HTML("<p>A photo of your face (JPEG, PNG...).</p>"), self.upload])
+        upload_box = widgets.VBox([widgets.HTML("<p>A photo of your face (JPEG, PNG...).</p>" + _UPLOAD_LABEL),
+                                   self.upload])
 
         self.local_button = widgets.Button(description="Take a photo", icon="camera",
                                            layout=widgets.Layout(width="auto"))
