@@ -93,6 +93,16 @@ def export_model(model_path: Path, card: dict, dest: Path) -> Path:
     return dest
 
 
+def _report(result, export: Path | None) -> int:
+    """Print a trained model's accuracy table and path; copy it with its card to ``export`` when given."""
+    print(result.metrics.round(4).to_string())
+    print(f"model: {result.model_path}")
+    if export:
+        dest = export_model(result.model_path, result.card, export)
+        print(f"exported: {dest} and {dest.with_suffix('.json')}")
+    return 0
+
+
 def _stage1_config(args: argparse.Namespace) -> TrainConfig:
     """Return the stage-1 configuration: the options given, over the run folder's saved one when it exists.
 
@@ -122,12 +132,7 @@ def cmd_stage1(args: argparse.Namespace) -> int:
     config = _stage1_config(args)
     result = train_stage1(config, fer_path=args.fer, ferplus_path=args.ferplus, run_dir=args.run_dir, verbose=2,
                           callbacks=[epoch_progress()])
-    print(result.metrics.round(4).to_string())
-    print(f"model: {result.model_path}")
-    if args.export:
-        dest = export_model(result.model_path, result.card, args.export)
-        print(f"exported: {dest} and {dest.with_suffix('.json')}")
-    return 0
+    return _report(result, args.export)
 
 
 def _read_new_faces(path: Path, pattern: str | None):
@@ -180,12 +185,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     config = config_from_args(DistillConfig, args, augmentation=_augmentation(args.augment_strength))
     result = train_student(args.teachers, config, init=args.init, fer_path=args.fer, run_dir=args.run_dir,
                            verbose=2, callbacks=[epoch_progress()])
-    print(result.metrics.round(4).to_string())
-    print(f"model: {result.model_path}")
-    if args.export:
-        dest = export_model(result.model_path, result.card, args.export)
-        print(f"exported: {dest} and {dest.with_suffix('.json')}")
-    return 0
+    return _report(result, args.export)
 
 
 def register(sub) -> None:
