@@ -211,17 +211,11 @@ def replay_counts(pool_labels: np.ndarray, new_labels: np.ndarray, n: int) -> np
     new = np.bincount(new_labels[new_labels >= 0], minlength=len(EMOTIONS)).astype(float)
     n = int(min(n, pool.sum()))
     want = np.clip(pool / pool.sum() * (n + new.sum()) - new, 0, None)
-    counts = np.zeros(len(pool), dtype=int)
-    while counts.sum() < n:
-        room = pool - counts
-        want = np.where(room > 0, want, 0)
-        if want.sum() == 0:
-            want = room.copy()
-        share = want / want.sum() * (n - counts.sum())
-        add = np.minimum(np.floor(share).astype(int), room.astype(int))
-        if add.sum() == 0:
-            add[np.argmax(share - np.floor(share) + (room > 0))] = 1
-        counts += add
+    want = (want if want.sum() > 0 else pool) / (want if want.sum() > 0 else pool).sum() * n
+    counts = np.minimum(np.floor(want), pool).astype(int)
+    while counts.sum() < n:  # the rest one by one to the classes furthest below their share, with faces left
+        gap = np.where(counts < pool, want - counts, -np.inf)
+        counts[np.argmax(gap)] += 1
     return counts
 
 
