@@ -438,6 +438,8 @@ class JournalApp(widgets.VBox):
         """Return the enlarged crop with the Grad-CAM map of the emotion read on top (:mod:`emoj_lib.explain`)."""
         from emoj_lib.explain import explain, overlay
 
+        if self.recognizer is None:  # readings come from the recognizer
+            raise RuntimeError("a face reading without a recognizer")
         heatmap = explain(self.recognizer.model, reading.crop, emotion=reading.emotion)
         return overlay(enlarge(reading.crop, 3), heatmap)
 
