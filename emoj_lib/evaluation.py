@@ -245,3 +245,14 @@ def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, 
                        for split, entry in report["splits"].items()}
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Return the expected calibration error (equal-width confidence bins) of probabilities vs labels."""
+    proba, labels = np.asarray(proba), np.asarray(labels)
+    if len(labels) == 0:
+        return float("nan")
+    conf, right = proba.max(axis=1), proba.argmax(axis=1) == labels
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(sum(abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))

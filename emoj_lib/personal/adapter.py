@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from emoj_lib.evaluation import expected_calibration_error
 from emoj_lib.labels import EMOTIONS
 
 DEFAULT_STRENGTH = 80.0
@@ -87,17 +88,6 @@ def adapt_probabilities(proba: np.ndarray, features: np.ndarray, centre: np.ndar
     if temperature != 1.0:
         out = _softmax_rows(np.log(out + _EPS) / temperature)
     return out.astype(np.float32)
-
-
-def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
-    """Return the expected calibration error (equal-width confidence bins) of probabilities vs labels."""
-    proba, labels = np.asarray(proba), np.asarray(labels)
-    if len(labels) == 0:
-        return float("nan")
-    conf, right = proba.max(axis=1), proba.argmax(axis=1) == labels
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    return float(sum(abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).mean()
-                     for b in range(bins) if (which == b).any()))
 
 
 def class_prototypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
