@@ -274,7 +274,8 @@ def fast_path_ok(card: dict[str, Any], model_path: str | Path) -> tuple[bool, st
 def load_fast_model(model_path: str | Path) -> tuple[FastModel | OnnxModel | None, str]:
     """Return the converted model beside a ``.keras`` file that :func:`fast_path_ok` accepts (else None), and why.
 
-    Of several accepted (:data:`CANDIDATES`), the one whose card records the largest speed-up over Keras.
+    Of several accepted (:data:`CANDIDATES`), the one whose card records the largest speed-up over Keras; only
+    that one is opened (the next if it cannot be, e.g. ONNX Runtime not installed).
     """
     reasons, accepted = [], []
     for format, int8 in CANDIDATES:
@@ -286,15 +287,12 @@ def load_fast_model(model_path: str | Path) -> tuple[FastModel | OnnxModel | Non
         if ok and card.get("model_sha256") != file_sha256(path):
             ok, why = False, "the file's SHA-256 is not the one its card records (changed or damaged)"
         if ok:
-            try:
-                runner = open_fast_model(path)
-            except ModelCardError as exc:  # e.g. ONNX Runtime not installed: the other paths stay usable
-                ok, why = False, str(exc)
-            else:
-                accepted.append((card["fast_path"]["speedup"], path.name, runner, why))
-        if not ok:
+            accepted.append((card["fast_path"]["speedup"], path, why))
+        else:
             reasons.append(f"{path.name}: {why}")
-    if accepted:
-        _, name, runner, why = max(accepted, key=lambda a: a[0])
-        return runner, f"{name}: {why}"
+    for _, path, why in sorted(accepted, key=lambda a: -a[0]):
+        try:
+            return open_fast_model(path), f"{path.name}: {why}"
+        except ModelCardError as exc:
+            reasons.append(f"{path.name}: {exc}")
     return None, "; ".join(reasons) or "no converted model beside it"
