@@ -147,10 +147,10 @@ def csv_groups(path: str | Path, data) -> np.ndarray | None:
     DataFormatError
         If a face's group is empty (naming the line).
     """
-    header = pd.read_csv(path, nrows=0).columns
-    if "group" not in header:
+    table = pd.read_csv(path, usecols=lambda c: c == "group", dtype=str, keep_default_na=False)
+    if "group" not in table:
         return None
-    column = pd.read_csv(path, usecols=["group"], dtype=str, keep_default_na=False)["group"].to_numpy()
+    column = table["group"].to_numpy()
     groups = column[data.rows]
     empty = np.flatnonzero(groups == "")
     if len(empty):
