@@ -58,16 +58,12 @@ TRANSFER_HELP = {
 """Help of the stage-2 options whose docstring entry describes several fields."""
 
 DISTILL_HELP = {
+    **{k: TRAIN_HELP[k] for k in ("epochs", "batch_size", "learning_rate", "min_learning_rate", "warmup_epochs",
+                                  "patience")},
+    "weight_decay": TRANSFER_HELP["weight_decay"],
     "tta": "the teachers' test-time augmentation for the soft targets",
     "temperature": "> 1 softens the teachers' probabilities",
     "label_weight": "weight of the true labels mixed into the targets (0..1)",
-    "epochs": "epoch budget",
-    "learning_rate": "AdamW peak learning rate (linear warm-up, then cosine decay)",
-    "min_learning_rate": "learning rate reached at the last epoch",
-    "warmup_epochs": "epochs of linear learning-rate warm-up",
-    "weight_decay": "AdamW decoupled weight decay",
-    "batch_size": "faces per training step",
-    "patience": "stop after this many epochs without a better validation accuracy",
     "seed": "seeds shuffling and augmentation",
 }
 """Help of the distillation options whose docstring entry describes several fields."""
