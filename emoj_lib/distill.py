@@ -236,7 +236,7 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
     from emoj_lib.data import read_fer_csv
     from emoj_lib.ensemble import Ensemble
     from emoj_lib.evaluation import evaluate_splits
-    from emoj_lib.training import TrainConfig, TrainResult, check_run_settings, data_fingerprint, stage1_data
+    from emoj_lib.training import TrainConfig, TrainResult, check_run_settings, stage1_data, stage1_data_record
 
     config = config or DistillConfig()
     t0 = time.perf_counter()
@@ -263,10 +263,7 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
     card = make_card(
         name=run_dir.name, stage=1, architecture=first.get("architecture"),
         hyperparameters=first.get("hyperparameters"), parameters=int(result.model.count_params()),
-        data={"source": fer.source, "faces": len(fer), "sha256": data_fingerprint(fer),
-              "train_split": "Training", "selection_split": "PublicTest", "report_split": "PrivateTest",
-              "train_faces": len(train), "selection_faces": len(val), "labels": "fer",
-              "hygiene": prepared["hygiene"], "dropped_training_faces": prepared["dropped"]},
+        data=stage1_data_record(fer, prepared, "fer"),
         training={**config.to_dict(), "method": "distillation",
                   "teachers": [{"path": str(p), "name": c.get("name"), "sha256": file_sha256(p)}
                                for p, (_, c) in zip(paths, loaded, strict=True)],

@@ -390,10 +390,7 @@ def train_stage1(
         architecture=config.architecture,
         hyperparameters={**build_model_defaults(config.architecture), **config.hyperparameters},
         parameters=int(model.count_params()),
-        data={"source": fer.source, "faces": len(fer), "sha256": data_fingerprint(fer),
-              "train_split": "Training", "selection_split": "PublicTest", "report_split": "PrivateTest",
-              "train_faces": len(train), "selection_faces": len(val), "labels": config.labels,
-              "hygiene": prepared["hygiene"], "dropped_training_faces": prepared["dropped"]},
+        data=stage1_data_record(fer, prepared, config.labels),
         training={**config.to_dict(), "epochs_run": len(history),
                   "best_epoch": int(history["val_accuracy"].to_numpy().argmax()) + 1 if len(history) else None,
                   "wall_seconds": round(time.perf_counter() - t0, 1)},
@@ -403,6 +400,17 @@ def train_stage1(
     model.save(model_path)
     write_card(model_path, card)
     return TrainResult(model, history, metrics, model_path, card)
+
+
+def stage1_data_record(fer: FerData, prepared: dict[str, Any], labels: str) -> dict[str, Any]:
+    """Return what a stage-1 card records of its data: the file, the splits' roles and sizes, the hygiene.
+
+    ``prepared`` is :func:`stage1_data`'s output; ``labels`` the label source.
+    """
+    return {"source": fer.source, "faces": len(fer), "sha256": data_fingerprint(fer),
+            "train_split": "Training", "selection_split": "PublicTest", "report_split": "PrivateTest",
+            "train_faces": len(prepared["train"]), "selection_faces": len(prepared["val"]), "labels": labels,
+            "hygiene": prepared["hygiene"], "dropped_training_faces": prepared["dropped"]}
 
 
 def build_model_defaults(architecture: str) -> dict[str, Any]:
