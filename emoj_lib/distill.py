@@ -161,6 +161,9 @@ class DistillConfig:
         Random changes of the training faces.
     drop_blank
         Leave out blank Training faces.
+    architecture, hyperparameters
+        A fresh student of this registered architecture with these hyperparameters (e.g. a narrower
+        ``emojnet`` for speed); None: shaped like the first teacher. Ignored with ``init``.
     """
 
     tta: str = "tencrop"
@@ -176,6 +179,8 @@ class DistillConfig:
     seed: int = 0
     augmentation: Augmentation = field(default_factory=Augmentation)
     drop_blank: bool = True
+    architecture: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from emoj_lib.inference import check_tta
@@ -193,15 +198,25 @@ class DistillConfig:
         return d
 
 
-def _student(teacher_cards: list[dict], init: Path | None):
-    """Return the student: a copy of the ``init`` model, else a fresh model shaped like the first teacher."""
+def _student(teacher_card: dict, config: DistillConfig, init: Path | None):
+    """Return the student, its architecture and its complete hyperparameters.
+
+    A copy of the ``init`` model (shaped as its card says), else a fresh model of ``config.architecture`` with
+    ``config.hyperparameters``, else one shaped like the first teacher.
+    """
     from emoj_lib.cards import load_model
     from emoj_lib.models import build_model
+    from emoj_lib.training import build_model_defaults
 
     if init is not None:
-        return load_model(init)[0]
-    card = teacher_cards[0]
-    return build_model(card["architecture"], **(card.get("hyperparameters") or {}))
+        model, card = load_model(init)
+        return model, card.get("architecture"), card.get("hyperparameters")
+    if config.architecture is None:
+        architecture, hp = teacher_card["architecture"], dict(teacher_card.get("hyperparameters") or {})
+        hp.update(config.hyperparameters)
+    else:
+        architecture, hp = config.architecture, dict(config.hyperparameters)
+    return build_model(architecture, **hp), architecture, {**build_model_defaults(architecture), **hp}
 
 
 def train_student(teachers: list[str | Path], config: DistillConfig | None = None, *,
@@ -217,7 +232,7 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
         Targets and schedule.
     init : str or Path, optional
         Start the student from this model's weights (e.g. the shipped model: self-distillation from its own
-        ten-crop readings); default: a fresh model of the first teacher's architecture.
+        ten-crop readings); default: a fresh model of ``config.architecture`` (else the first teacher's).
     fer, fer_path
         FER2013 already read, or where it is (default: the shared data).
     run_dir : str or Path
@@ -239,6 +254,9 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
     from emoj_lib.training import TrainConfig, TrainResult, check_run_settings, stage1_data, stage1_data_record
 
     config = config or DistillConfig()
+    if init is not None and (config.architecture is not None or config.hyperparameters):
+        raise ValueError("a student continued from init has that model's shape: leave out architecture and "
+                         "hyperparameters")
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -251,7 +269,7 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
     fer = fer if fer is not None else read_fer_csv(fer_path or cfg.fer2013_path())
     prepared = stage1_data(fer, TrainConfig(drop_blank=config.drop_blank, seed=config.seed))
     train, val = prepared["train"], prepared["val"]
-    student = _student([c for _, c in loaded], None if init is None else Path(init))
+    student, architecture, hyperparameters = _student(loaded[0][1], config, None if init is None else Path(init))
     result = distill(teacher, student, train, val, run_dir=run_dir, epochs=config.epochs,
                      learning_rate=config.learning_rate, min_learning_rate=config.min_learning_rate,
                      warmup_epochs=config.warmup_epochs, temperature=config.temperature,
@@ -259,10 +277,9 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
                      augmentation=config.augmentation, weight_decay=config.weight_decay, patience=config.patience,
                      seed=config.seed, verbose=verbose, callbacks=callbacks)
     metrics = evaluate_splits(result.model, fer, tta=True)
-    first = loaded[0][1]
     card = make_card(
-        name=run_dir.name, stage=1, architecture=first.get("architecture"),
-        hyperparameters=first.get("hyperparameters"), parameters=int(result.model.count_params()),
+        name=run_dir.name, stage=1, architecture=architecture,
+        hyperparameters=hyperparameters, parameters=int(result.model.count_params()),
         data=stage1_data_record(fer, prepared, "fer"),
         training={**config.to_dict(), "method": "distillation",
                   "teachers": [{"path": str(p), "name": c.get("name"), "sha256": file_sha256(p)}

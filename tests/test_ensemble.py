@@ -130,3 +130,26 @@ def test_train_student_from_model_files_keeps_its_card_and_resumes(learnable, ti
     assert len(again.history) == 2
     with pytest.raises(RunFolderError, match="temperature"):
         train_student([tiny_model], DistillConfig(epochs=2, temperature=3.0), fer=learnable, run_dir=tmp_path / "d")
+
+
+def test_train_student_of_another_shape_records_its_own(learnable, tiny_model, tmp_path):
+    from emoj_lib.cards import load_model, read_card
+    from emoj_lib.data.pipeline import Augmentation
+    from emoj_lib.distill import DistillConfig, train_student
+
+    config = DistillConfig(epochs=1, batch_size=32, augmentation=Augmentation.none(), tta="none",
+                           architecture="emojnet", hyperparameters={"width": 4, "depth": 2, "dense": 16})
+    result = train_student([tiny_model], config, fer=learnable, run_dir=tmp_path / "narrow", verbose=0)
+    card, teacher_card = read_card(result.model_path), read_card(tiny_model)
+    assert card["hyperparameters"]["width"] == 4 and teacher_card["hyperparameters"]["width"] == 8
+    assert card["parameters"] == result.model.count_params() < teacher_card["parameters"]
+    assert load_model(result.model_path)[0].count_params() == card["parameters"]  # the card rebuilds this model
+    assert card["training"]["hyperparameters"] == {"width": 4, "depth": 2, "dense": 16}
+    # only the width given: the rest of the teacher's shape is kept
+    wider = train_student([tiny_model], DistillConfig(epochs=1, batch_size=32, tta="none",
+                                                      augmentation=Augmentation.none(), hyperparameters={"width": 6}),
+                          fer=learnable, run_dir=tmp_path / "wider", verbose=0)
+    shape = read_card(wider.model_path)["hyperparameters"]
+    assert shape["width"] == 6 and shape["depth"] == teacher_card["hyperparameters"]["depth"] == 2
+    with pytest.raises(ValueError, match="init"):
+        train_student([tiny_model], config, init=tiny_model, fer=learnable, run_dir=tmp_path / "both")

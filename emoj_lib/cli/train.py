@@ -65,6 +65,7 @@ DISTILL_HELP = {
     "temperature": "> 1 softens the teachers' probabilities",
     "label_weight": "weight of the true labels mixed into the targets (0..1)",
     "seed": "seeds shuffling and augmentation",
+    "architecture": "the fresh student's registered architecture; none: the first teacher's",
 }
 """Help of the distillation options whose docstring entry describes several fields."""
 
@@ -178,7 +179,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
     """Distil teacher models into one student on FER2013 and optionally export it."""
     from emoj_lib.distill import DistillConfig, train_student
 
-    config = config_from_args(DistillConfig, args, augmentation=_augmentation(args.augment_strength))
+    config = config_from_args(DistillConfig, args, augmentation=_augmentation(args.augment_strength),
+                              hyperparameters=dict(args.hp))
     result = train_student(args.teachers, config, init=args.init, fer_path=args.fer, run_dir=args.run_dir,
                            verbose=2, callbacks=[epoch_progress()])
     return _report(result, args.export)
@@ -228,8 +230,12 @@ def register(sub) -> None:
                     "distil trained models (their mean, with test-time augmentation) into one student on FER2013")
     d.add_argument("teachers", type=Path, nargs="+", metavar="TEACHER", help="teacher models (.keras with cards)")
     d.add_argument("--init", type=Path, default=None, metavar="PATH",
-                   help="start the student from this model (default: a fresh model shaped like the first teacher)")
+                   help="start the student from this model (default: a fresh model shaped like the first teacher, "
+                        "or as --architecture and --hp say)")
     add_config_options(d, DistillConfig, choices={"tta": TTA_MODES}, help=DISTILL_HELP)
+    d.add_argument("--hp", nargs="*", type=key_value, default=[], metavar="KEY=VALUE",
+                   help="the fresh student's hyperparameters (values read as JSON), e.g. width=16 for a faster "
+                        "emojnet")
     d.add_argument("--augment-strength", type=float, default=None, metavar="X",
                    help="scale the augmentation ranges; 0 turns augmentation off (default: 1)")
     d.add_argument("--fer", type=Path, default=None, metavar="CSV", help="FER2013 CSV (default: the shared data)")
