@@ -425,3 +425,10 @@ def test_stage2_holds_out_whole_people_and_resumes_stage1_from_its_folder(tmp_pa
     assert main(["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1")]) == 0  # its settings
     assert main(["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1"), "--seed", "6"]) == 1
     assert "holds a run with another configuration" in capsys.readouterr().err
+    # mixup: recorded in the card; the run folder resumes with its own settings, mixup included
+    mixed = [*stage1[:-1], str(tmp_path / "s1m"), "--mixup", "0.3"]
+    assert main(mixed) == 0
+    card = json.loads((tmp_path / "s1m" / "model.json").read_text())
+    assert card["training"]["augmentation"]["mixup"] == 0.3
+    assert main(["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1m")]) == 0
+    assert main([*stage1[:-1], str(tmp_path / "s1m"), "--mixup", "0"]) == 1  # without mixup: another run

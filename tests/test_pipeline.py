@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,36 @@ def test_class_weights_balance():
     assert class_weights(labels, power=0)[0] == pytest.approx(1.0)
     soft = np.eye(7)[labels]
     assert sample_weights(soft, w)[0] == pytest.approx(w[0])
+
+
+def test_mixup_blends_faces_targets_and_weights_alike(small_fer):
+    x0, y0 = small_fer.images[:10].astype(np.float32), small_fer.labels[:10]
+    w0 = np.arange(1, 11, dtype=np.float32)
+    mix_only = replace(Augmentation.none(), mixup=0.4)
+    x, y, w = (np.asarray(t) for t in next(iter(make_dataset(
+        small_fer.images[:10], y0, batch_size=10, augment=mix_only, seed=2, sample_weight=w0))))
+    onehot = np.eye(7, dtype=np.float32)[y0]
+    # face i is lam_i * face i + (1 - lam_i) * face 9-i; recover lam_i from the targets, check the rest with it
+    lam = np.array([np.linalg.lstsq((onehot[i] - onehot[9 - i])[:, None], y[i] - onehot[9 - i], rcond=None)[0][0]
+                    if y0[i] != y0[9 - i] else np.nan for i in range(10)])
+    known = ~np.isnan(lam)
+    assert known.sum() >= 4 and np.all((lam[known] >= 0) & (lam[known] <= 1))
+    assert np.ptp(lam[known]) > 0.05  # a proportion per face, not one per batch
+    for i in np.flatnonzero(known):
+        np.testing.assert_allclose(x[i, ..., 0], lam[i] * x0[i] + (1 - lam[i]) * x0[9 - i], atol=0.05)
+        np.testing.assert_allclose(w[i], lam[i] * w0[i] + (1 - lam[i]) * w0[9 - i], rtol=1e-4)
+    np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-5)
+    again = np.asarray(next(iter(make_dataset(small_fer.images[:10], y0, batch_size=10, augment=mix_only,
+                                              seed=2)))[0])
+    np.testing.assert_array_equal(again, x)  # seeded
+
+
+def test_mixup_setting_is_recorded_only_when_on():
+    assert "mixup" not in Augmentation().to_dict()  # runs from before mixup existed resume unchanged
+    on = Augmentation(mixup=0.2)
+    assert on.to_dict()["mixup"] == 0.2 and Augmentation(**on.to_dict()) == on
+    assert on.scaled(0.5).mixup == 0.2 and not on.is_identity()
+    with pytest.raises(ValueError, match="mixup"):
+        Augmentation(mixup=-1)
+    with pytest.raises(ValueError, match="needs labels"):
+        make_dataset(np.zeros((2, 48, 48), np.uint8), augment=on)

@@ -69,14 +69,25 @@ DISTILL_HELP = {
 }
 """Help of the distillation options whose docstring entry describes several fields."""
 
+MIXUP_HELP = ("mixup: blend each training face and its targets with another face's, in a proportion drawn from "
+              "Beta(ALPHA, ALPHA) (e.g. 0.2); 0: off (default: 0)")
 
-def _augmentation(strength: float | None):
-    """Return the stage-1 augmentation for ``--augment-strength`` (None: the TrainConfig default; 0: none)."""
+
+def _augmentation(strength: float | None, mixup: float | None = None, base=None):
+    """Return the stage-1 augmentation for ``--augment-strength`` and ``--mixup``.
+
+    ``strength`` None keeps ``base``'s image changes (default: the TrainConfig default), 0 turns them off;
+    ``mixup`` None keeps ``base``'s mixup.
+    """
+    from dataclasses import replace
+
     from emoj_lib.data.pipeline import Augmentation
 
     if strength is None:
-        return TrainConfig().augmentation
-    return Augmentation().scaled(strength) if strength else Augmentation.none()
+        aug = base if base is not None else TrainConfig().augmentation
+    else:
+        aug = Augmentation().scaled(strength) if strength else Augmentation.none()
+    return replace(aug, mixup=base.mixup if mixup is None and base is not None else mixup or 0.0)
 
 
 def export_model(model_path: Path, card: dict, dest: Path) -> Path:
@@ -111,13 +122,13 @@ def _stage1_config(args: argparse.Namespace) -> TrainConfig:
     saved = args.run_dir / "config.json" if args.run_dir is not None else None
     if saved is None or not saved.is_file():
         return config_from_args(TrainConfig, args, hyperparameters=dict(args.hp),
-                                augmentation=_augmentation(args.augment_strength))
+                                augmentation=_augmentation(args.augment_strength, args.mixup))
     base = TrainConfig.from_dict(json.loads(saved.read_text()))
     values = {f: getattr(args, f) for f in vars(base) if f in vars(args)}
     if args.hp:
         values["hyperparameters"] = dict(args.hp)
-    if args.augment_strength is not None:
-        values["augmentation"] = _augmentation(args.augment_strength)
+    if args.augment_strength is not None or args.mixup is not None:
+        values["augmentation"] = _augmentation(args.augment_strength, args.mixup, base.augmentation)
     return config_from_args(TrainConfig, argparse.Namespace(parser=args.parser),
                             **{**base.to_dict(), **values})
 
@@ -179,7 +190,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     """Distil teacher models into one student on FER2013 and optionally export it."""
     from emoj_lib.distill import DistillConfig, train_student
 
-    config = config_from_args(DistillConfig, args, augmentation=_augmentation(args.augment_strength),
+    config = config_from_args(DistillConfig, args, augmentation=_augmentation(args.augment_strength, args.mixup),
                               hyperparameters=dict(args.hp))
     result = train_student(args.teachers, config, init=args.init, fer_path=args.fer, run_dir=args.run_dir,
                            verbose=2, callbacks=[epoch_progress()])
@@ -198,6 +209,7 @@ def register(sub) -> None:
                     help="architecture hyperparameters (values read as JSON)")
     s1.add_argument("--augment-strength", type=float, default=None, metavar="X",
                     help="scale the augmentation ranges; 0 turns augmentation off (default: 1)")
+    s1.add_argument("--mixup", type=float, default=None, metavar="ALPHA", help=MIXUP_HELP)
     s1.add_argument("--fer", type=Path, default=None, metavar="CSV",
                     help="FER2013 CSV (default: the shared data)")
     s1.add_argument("--ferplus", type=Path, default=None, metavar="CSV",
@@ -238,6 +250,7 @@ def register(sub) -> None:
                         "emojnet")
     d.add_argument("--augment-strength", type=float, default=None, metavar="X",
                    help="scale the augmentation ranges; 0 turns augmentation off (default: 1)")
+    d.add_argument("--mixup", type=float, default=None, metavar="ALPHA", help=MIXUP_HELP)
     d.add_argument("--fer", type=Path, default=None, metavar="CSV", help="FER2013 CSV (default: the shared data)")
     d.add_argument("--run-dir", type=Path, required=True, metavar="FOLDER", help="run folder (resumes if it exists)")
     d.add_argument("--export", type=Path, default=None, metavar="PATH", help="copy the student and its card here")
