@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emoj_lib import config
+
 PROTOCOLS = {"k1": {"k": 1}, "k2": {"k": 2}, "partial": {"k": 1, "emotions": (6, 3, 4)}}  # neutral, happy, sad
 
 
@@ -133,7 +135,8 @@ def main() -> None:
     parser.add_argument("--layout", type=Path, help="first lay out this flat JAFFE-named folder as --users")
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", type=Path, help="default: the shipped model")
+    parser.add_argument("--model", type=config.model_path,
+                        help="a .keras model with its card, or a shipped model: default, small (default: default)")
     parser.add_argument("--strength", type=float, help="force the adapter's strength (no leave-one-out choice)")
     parser.add_argument("--temperature", type=float, help="force the adapter's temperature")
     parser.add_argument("--lopo", action="store_true",

@@ -71,6 +71,9 @@ LOCAL_DATA_DIR = PROJECT_DIR / "data"
 
 DEFAULT_MODEL = "emoj_fer2013"
 """The name of the shipped model (``<name>.keras`` with its card ``<name>.json`` in :data:`MODELS_DIR`)."""
+SHIPPED_MODELS = {"default": DEFAULT_MODEL, "small": "emoj_fer2013_small"}
+"""The shipped models by the names a user may give instead of a path: ``default`` (the journal's, the most
+accurate) and ``small`` (a narrower student distilled from it: several times faster, a little less accurate)."""
 
 FACE_SIZE = 48
 """Side of the square grayscale face that every model takes (the FER2013 convention)."""
@@ -79,6 +82,20 @@ FACE_SIZE = 48
 def default_model_path() -> Path:
     """Return the shipped model's file (``emoj_lib/assets/emoj_fer2013.keras``; its card is beside it)."""
     return MODELS_DIR / f"{DEFAULT_MODEL}.keras"
+
+
+def model_path(spec: str | Path | None = None) -> Path:
+    """Return a model's file: ``spec`` as a path, or a shipped model by name (:data:`SHIPPED_MODELS`).
+
+    None gives the default model. A name is looked up only when no file or folder of that name exists, so a
+    local file called ``small`` is still yours.
+    """
+    if spec is None:
+        return default_model_path()
+    path = Path(spec).expanduser()
+    if str(spec) in SHIPPED_MODELS and not path.exists():
+        return MODELS_DIR / f"{SHIPPED_MODELS[str(spec)]}.keras"
+    return path
 
 
 def data_dir() -> Path:

@@ -251,7 +251,14 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
     from emoj_lib.data import read_fer_csv
     from emoj_lib.ensemble import Ensemble
     from emoj_lib.evaluation import evaluate_splits
-    from emoj_lib.training import TrainConfig, TrainResult, check_run_settings, stage1_data, stage1_data_record
+    from emoj_lib.training import (
+        TrainConfig,
+        TrainResult,
+        check_run_settings,
+        export_float32,
+        stage1_data,
+        stage1_data_record,
+    )
 
     config = config or DistillConfig()
     if init is not None and (config.architecture is not None or config.hyperparameters):
@@ -292,6 +299,7 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
         metrics=metrics.round(4).to_dict(orient="index"),
     )
     model_path = run_dir / "model.keras"
-    result.model.save(model_path)
+    model = export_float32(result.model, architecture, hyperparameters)  # the weights only, no optimizer state
+    model.save(model_path)
     write_card(model_path, card)
-    return TrainResult(result.model, result.history, metrics, model_path, card)
+    return TrainResult(model, result.history, metrics, model_path, card)

@@ -67,8 +67,9 @@ class Recognizer:
     Parameters
     ----------
     model_path : str, Path or list of them, optional
-        A ``.keras`` model with its card (default: the shipped model); several paths make an ensemble that
-        averages the models' probabilities (their cards must agree on the preprocessing).
+        A ``.keras`` model with its card, or a shipped model's name, ``"default"`` or ``"small"``
+        (:func:`emoj_lib.config.model_path`; None: the default); several make an ensemble that averages the
+        models' probabilities (their cards must agree on the preprocessing).
     batch_size : int
         Faces per forward pass in :meth:`predict`.
     tta : {"none", "flip", "tencrop"}
@@ -100,8 +101,8 @@ class Recognizer:
         from emoj_lib.cards import ModelCardError, load_model
         from emoj_lib.cards import face_options as card_face_options
 
-        paths = [Path(p) for p in model_path] if isinstance(model_path, list | tuple) else \
-            [Path(model_path) if model_path is not None else default_model_path()]
+        paths = [cfg.model_path(p) for p in model_path] if isinstance(model_path, list | tuple) else \
+            [cfg.model_path(model_path)]
         loaded = [load_model(p) for p in paths]
         options = [card_face_options(card) for _, card in loaded]
         if any(o != options[0] for o in options[1:]):

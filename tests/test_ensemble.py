@@ -144,6 +144,9 @@ def test_train_student_of_another_shape_records_its_own(learnable, tiny_model, t
     assert card["hyperparameters"]["width"] == 4 and teacher_card["hyperparameters"]["width"] == 8
     assert card["parameters"] == result.model.count_params() < teacher_card["parameters"]
     assert load_model(result.model_path)[0].count_params() == card["parameters"]  # the card rebuilds this model
+    import keras
+
+    assert getattr(keras.saving.load_model(result.model_path), "optimizer", None) is None  # weights only
     assert card["training"]["hyperparameters"] == {"width": 4, "depth": 2, "dense": 16}
     # only the width given: the rest of the teacher's shape is kept
     wider = train_student([tiny_model], DistillConfig(epochs=1, batch_size=32, tta="none",

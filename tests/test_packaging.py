@@ -29,10 +29,23 @@ def test_the_shipped_model_and_notebooks_are_package_data():
     assert model == config.PACKAGE_DIR / "assets" / "emoj_fer2013.keras" and model.is_file()
     assert read_card(model)["name"] == config.DEFAULT_MODEL
     assert (config.MODELS_DIR / "emoj_fer2013-eval" / "metrics.json").is_file()
+    for name, stem in config.SHIPPED_MODELS.items():  # every shipped model by name, with its own card
+        path = config.model_path(name)
+        assert path == config.MODELS_DIR / f"{stem}.keras" and path.is_file() and read_card(path)["name"] == stem
+    assert config.model_path(None) == config.model_path("default") == model
     # in a checkout the shipped notebooks are notebooks/ itself (a link), so there is one copy to edit
     assert NOTEBOOKS_DIR == CHECKOUT / "notebooks"
     assert [p.name for p in list_notebooks(config.PACKAGE_DIR / "assets" / "notebooks")] == [
         p.name for p in list_notebooks(CHECKOUT / "notebooks")]
+
+
+def test_model_names_resolve_unless_a_file_has_that_name(tmp_path, monkeypatch):
+    assert config.model_path(tmp_path / "m.keras") == tmp_path / "m.keras"
+    monkeypatch.chdir(tmp_path)
+    assert config.model_path("small").parent == config.MODELS_DIR
+    (tmp_path / "small").write_text("mine")
+    assert config.model_path("small") == Path("small")  # the user's own file wins over the name
+    assert config.model_path("tiny") == Path("tiny")  # not a shipped name: a path (loading says it is missing)
 
 
 def source_tree(dest: Path) -> Path:

@@ -43,3 +43,14 @@ def test_shipped_model_reads_a_smile(require_shared):
     again = rec.analyze(buf.getvalue(), policy="largest")[0]  # the same photo as bytes
     assert again.emotion == readings[0].emotion
     assert default_model_path().stat().st_size < 10 * 1024 * 1024
+
+
+@pytest.mark.shared_data
+def test_small_shipped_model_by_name_reads_the_same_smile_faster(require_shared):
+    photo = require_shared(config.photos_dir() / "deepface__img1.jpg")
+    small, default = Recognizer("small"), Recognizer()
+    assert small.card["name"] == "emoj_fer2013_small" and small.card["labels"] == list(EMOTIONS)
+    assert small.model.count_params() < default.model.count_params() / 3
+    assert small.backend == "tflite"  # its converted model's card shows it faster and as accurate
+    assert small.analyze(photo, policy="largest")[0].emotion == "happy"
+    assert small.card["metrics"]["PrivateTest"]["accuracy"] < default.card["metrics"]["PrivateTest"]["accuracy"]

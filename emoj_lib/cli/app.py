@@ -17,7 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emoj_lib.cli.options import add_command, journal_option
+from emoj_lib import config as cfg
+from emoj_lib.cli.options import MODEL_ARG_HELP, add_command, journal_option
 
 JUPYTER_DATA = Path(__file__).resolve().parent.parent / "ui" / "jupyter"
 """The package's Jupyter data folder (Voila finds the ``emoj`` template there through ``$JUPYTER_PATH``)."""
@@ -78,8 +79,9 @@ def register(sub) -> None:
     app = add_command(sub, "app", cmd_app,
                       "the journal app in your browser (Voila; --lab: as a notebook in JupyterLab)")
     journal_option(app)
-    app.add_argument("--model", type=Path, default=None,
-                     help="model (default: your latest chosen personal model, else $EMOJ_MODEL, else the shipped one)")
+    app.add_argument("--model", type=cfg.model_path, default=None,
+                     help=MODEL_ARG_HELP + " (default: your latest chosen personal model, else $EMOJ_MODEL, "
+                          "else default)")
     app.add_argument("--lab", action="store_true", help="open it as a notebook in JupyterLab instead of Voila")
     app.add_argument("--port", type=int, default=None, help="the server's port (default: the server's own)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser (print the address only)")

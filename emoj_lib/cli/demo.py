@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emoj_lib import config as cfg
 from emoj_lib.cli.journal import write_chart
-from emoj_lib.cli.options import add_command
+from emoj_lib.cli.options import MODEL_ARG_HELP, add_command
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -50,4 +50,5 @@ def register(sub) -> None:
     """Add ``emoj demo``."""
     demo = add_command(sub, "demo", cmd_demo, "the journal demo: a portrait read, a journal entry, a mood chart")
     demo.add_argument("--out", type=Path, default=cfg.LOCAL_DATA_DIR / "demo", help="demo folder")
-    demo.add_argument("--model", type=Path, default=None, help="model (default: the shipped model)")
+    demo.add_argument("--model", type=cfg.model_path, default=None,
+                      help=MODEL_ARG_HELP + " (default: default)")

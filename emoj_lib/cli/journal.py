@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from emoj_lib.cli.options import add_command, journal_option, option_error
+from emoj_lib import config as cfg
+from emoj_lib.cli.options import MODEL_ARG_HELP, add_command, journal_option, option_error
 from emoj_lib.cli.progress import epoch_progress
 from emoj_lib.errors import EmojError
 from emoj_lib.journal.entry import SOURCES
@@ -217,8 +218,9 @@ def register(sub) -> None:
     add.add_argument("--face", type=int, default=1, help="which face, largest first (default: 1)")
     add.add_argument("--source", choices=SOURCES, default="file", help="where the photo came from")
     add.add_argument("--keep-photo", action="store_true", help="keep a copy of the photo beside the journal")
-    add.add_argument("--model", type=Path, default=None,
-                     help="model (default: your latest chosen personal model, else $EMOJ_MODEL, else the shipped one)")
+    add.add_argument("--model", type=cfg.model_path, default=None,
+                     help=MODEL_ARG_HELP + " (default: your latest chosen personal model, else $EMOJ_MODEL, "
+                          "else default)")
 
     ls = add_command(actions, "list", cmd_list, "the latest entries")
     journal_option(ls)

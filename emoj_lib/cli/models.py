@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from emoj_lib import config as cfg
-from emoj_lib.cli.options import add_command, option_error
+from emoj_lib.cli.options import MODEL_ARG_HELP, add_command, option_error
 from emoj_lib.cli.progress import CountingModel, progress_bar
 from emoj_lib.errors import EmojError, MultipleFacesError, NoFaceError
 from emoj_lib.export import FORMATS
@@ -133,7 +133,7 @@ def register(sub) -> None:
     """Add ``emoj evaluate``, ``emoj predict`` and ``emoj export``."""
     ev = add_command(sub, "evaluate", cmd_evaluate,
                      "evaluate a model: accuracy table, per-class report, confusion matrices")
-    ev.add_argument("model", type=Path, help="the model (.keras, with its card .json beside it)")
+    ev.add_argument("model", type=cfg.model_path, help=MODEL_ARG_HELP)
     ev.add_argument("--fer", type=Path, default=None, help="FER-format CSV (default: the shared FER2013)")
     ev.add_argument("--split", nargs="*", default=None, help="splits to report (default: all)")
     ev.add_argument("--tta", choices=TTA_MODES, default="flip",
@@ -143,7 +143,8 @@ def register(sub) -> None:
 
     pr = add_command(sub, "predict", cmd_predict, "emotions of the faces in photos")
     pr.add_argument("photos", nargs="+", type=Path, help="photos (JPEG, PNG...)")
-    pr.add_argument("--model", type=Path, default=None, help="model (default: the shipped model)")
+    pr.add_argument("--model", type=cfg.model_path, default=None,
+                    help=MODEL_ARG_HELP + " (default: default)")
     pr.add_argument("--policy", choices=POLICIES, default=DEFAULT_POLICY,
                     help="all: every face; largest: the largest face; single: only photos with exactly one face "
                     "(default: %(default)s)")
@@ -158,7 +159,7 @@ def register(sub) -> None:
 
     ex = add_command(sub, "export", cmd_export,
                      "convert a model for fast inference (TFLite or ONNX) with its card and measured figures")
-    ex.add_argument("model", type=Path, help="the model (.keras, with its card .json beside it)")
+    ex.add_argument("model", type=cfg.model_path, help=MODEL_ARG_HELP)
     ex.add_argument("--format", choices=FORMATS, default="tflite", help="target format (default: %(default)s)")
     ex.add_argument("--int8", action="store_true", help="post-training integer quantisation (tflite only)")
     ex.add_argument("--fer", type=Path, default=None,

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from emoj_lib import config as cfg
+
 __all__ = [
     "add_command",
     "add_config_options",
@@ -30,6 +32,9 @@ __all__ = [
     "signature_default",
 ]
 
+
+MODEL_ARG_HELP = "a .keras model with its card beside it, or a shipped model: " + ", ".join(cfg.SHIPPED_MODELS)
+"""Help of every model argument (they take a path or a shipped model's name, :func:`emoj_lib.config.model_path`)."""
 
 def attribute_help(cls: type) -> dict[str, str]:
     """Return the first sentence of each attribute's description in a numpy-style ``Attributes`` section.

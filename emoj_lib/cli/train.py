@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from emoj_lib import config as cfg
-from emoj_lib.cli.options import add_command, add_config_options, config_from_args, key_value
+from emoj_lib.cli.options import MODEL_ARG_HELP, add_command, add_config_options, config_from_args, key_value
 from emoj_lib.cli.progress import epoch_progress
 from emoj_lib.errors import EmojError
 from emoj_lib.inference import TTA_MODES
@@ -223,8 +223,8 @@ def register(sub) -> None:
                      "transfer a model to your labelled faces (image folder or FER-format CSV)")
     s2.add_argument("data", type=Path, help="image folder root/<emotion>/* or root/<group>/<emotion>/* (photos are "
                                             "cropped) or a FER-format CSV (an optional 'group' column)")
-    s2.add_argument("--model", type=Path, default=None, metavar="PATH",
-                    help="starting model (default: the shipped model)")
+    s2.add_argument("--model", type=cfg.model_path, default=None, metavar="PATH",
+                    help="starting model: " + MODEL_ARG_HELP + " (default: default)")
     add_config_options(s2, TransferConfig, help=TRANSFER_HELP, choices={"replay_targets": REPLAY_TARGETS})
     s2.add_argument("--group-pattern", default=None, metavar="REGEX",
                     help="groups (people) from file names: the regex's 'person' group, e.g. '^(?P<person>[A-Z]{2})\\.' "
@@ -240,8 +240,9 @@ def register(sub) -> None:
 
     d = add_command(stages, "distill", cmd_distill,
                     "distil trained models (their mean, with test-time augmentation) into one student on FER2013")
-    d.add_argument("teachers", type=Path, nargs="+", metavar="TEACHER", help="teacher models (.keras with cards)")
-    d.add_argument("--init", type=Path, default=None, metavar="PATH",
+    d.add_argument("teachers", type=cfg.model_path, nargs="+", metavar="TEACHER",
+                   help="teacher models: each " + MODEL_ARG_HELP)
+    d.add_argument("--init", type=cfg.model_path, default=None, metavar="PATH",
                    help="start the student from this model (default: a fresh model shaped like the first teacher, "
                         "or as --architecture and --hp say)")
     add_config_options(d, DistillConfig, choices={"tta": TTA_MODES}, help=DISTILL_HELP)

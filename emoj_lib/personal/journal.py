@@ -64,7 +64,7 @@ def journal_model(journal_folder: str | os.PathLike[str] | None = None) -> tuple
         if _chosen(card):
             return path, model_version(card)
     env = os.environ.get(MODEL_ENV)
-    path = Path(env).expanduser() if env else default_model_path()
+    path = cfg.model_path(env) if env else default_model_path()
     try:
         return path, model_version(read_card(path))
     except ModelCardError:
