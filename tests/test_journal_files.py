@@ -246,6 +246,24 @@ def test_crash_leftovers_are_cleaned_when_next_opened_for_writing(journal, rng):
         Journal(journal.folder, fsync=False).append(make_entry(rng))  # nothing left to clean
 
 
+@pytest.mark.parametrize("cut_in", ["pixels", "note"])
+def test_the_photo_of_a_row_cut_short_by_a_crash_is_removed(journal, rng, cut_in):
+    """A writer killed mid-row leaves its photo and part of its row; reading skips the row, so the photo goes."""
+    photo = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    kept = journal.append(make_entry(rng), photo=photo)
+    fake = f'"a note\nentry,{kept.entry_id},quoted, not a row"'  # a row start inside a quoted note
+    cut = journal.append(make_entry(rng, note=fake[1:-1]), photo=photo)
+    raw = journal.path.read_bytes()
+    row = raw.rindex(b"\nentry," + cut.entry_id.encode()) + 1
+    at = raw.index(b"not a row", row) if cut_in == "note" else row + len(raw[row:]) // 2
+    journal.path.write_bytes(raw[:at])  # what SIGKILL mid-write leaves (the kept photo is already on disk)
+    with pytest.warns(LeftoverNotice, match="removed 1 file"):
+        again = Journal(journal.folder, fsync=False)
+        again.append(make_entry(rng))
+    assert again.photo_path(cut.entry_id) is None and again.photo_path(kept.entry_id) is not None
+    assert cut.entry_id not in again.read().entries.index
+
+
 def test_a_failed_row_write_removes_its_photo(journal, rng, monkeypatch):
     real_write = os.write
     monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[:10]))

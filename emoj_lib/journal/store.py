@@ -188,15 +188,17 @@ class Journal:
             check_head(self.path, head, len(head) == st.st_size)
             tail = self._tail = Tail(st.st_dev, st.st_ino)
         tail.update(fd, st.st_size)
+        whole = not tail.odd and os.pread(fd, 1, st.st_size - 1) == b"\n"
         if fresh:
-            self._clean_leftovers(tail)
-        if not tail.odd and os.pread(fd, 1, st.st_size - 1) == b"\n":
+            self._clean_leftovers(tail, None if whole else tail.cut_entry_id(fd, st.st_size))
+        if whole:
             return b""
         log.warning("%s: the last row was cut short (a crash?); marking it and appending after it", self.path)
         return (b'"' if tail.odd else b"") + b"\n" + REPAIR_LINE + b"\n"
 
-    def _clean_leftovers(self, tail: Tail) -> None:
-        removed = remove_orphans(self.folder, tail.ids)
+    def _clean_leftovers(self, tail: Tail, cut_id: str | None) -> None:
+        """Remove photos without a readable row (``cut_id``: the entry whose row a crash cut short) and copies."""
+        removed = remove_orphans(self.folder, tail.ids - {cut_id} if cut_id else tail.ids)
         for p in self.folder.glob(f".{FILE_NAME}.*.tmp"):
             p.unlink(missing_ok=True)
             removed.append(p)

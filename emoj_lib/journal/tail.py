@@ -12,6 +12,8 @@ import mmap
 import os
 from dataclasses import dataclass, field
 
+from emoj_lib.journal.fileformat import KINDS
+
 
 @dataclass
 class Tail:
@@ -48,6 +50,35 @@ class Tail:
             if end > begin:
                 self.ids.add(mm[begin:end].decode("ascii", "replace"))
             pos = mm.find(prefix, begin)
+
+    def cut_entry_id(self, fd: int, size: int) -> str | None:
+        """Return the id of the entry row cut short at the end of the file (``size``), if the last row is one.
+
+        Call it when the file does not end a row (a writer killed mid-row): that entry was never acknowledged
+        and reading skips it, so its photo has no row. The last row starts at the last line that begins with a
+        row kind outside quotes (a quoted note may hold such a line; quote parity tells them apart); it was cut
+        if no line end outside quotes follows its start.
+        """
+        prefixes = [b"\n" + kind.encode() + b"," for kind in KINDS]
+        with mmap.mmap(fd, size, prot=mmap.PROT_READ) as mm:
+            end = size
+            while True:
+                start = max(mm.rfind(prefix, 0, end) for prefix in prefixes)
+                if start < 0:
+                    return None
+                row = mm[start + 1:size]
+                if row.count(b'"') % 2 == self.odd:  # outside quotes: a real row start
+                    break
+                end = start
+        newline = row.find(b"\n")
+        while newline >= 0:
+            if row.count(b'"', 0, newline) % 2 == 0:
+                return None  # that row ended; the cut is in a later line that is not a row
+            newline = row.find(b"\n", newline + 1)
+        if not row.startswith(b"entry,"):
+            return None
+        comma = row.find(b",", 6, 6 + 65)
+        return row[6:comma].decode("ascii", "replace") if comma > 6 else None
 
     def appended(self, size: int, payload: bytes, ids: list[str]) -> None:
         """Record a successful append of whole rows (``payload``) of entry ids ``ids`` at ``size``."""
