@@ -163,7 +163,7 @@ class DistillConfig:
         Leave out blank Training faces.
     architecture, hyperparameters
         A fresh student of this registered architecture with these hyperparameters (e.g. a narrower
-        ``emojnet`` for speed); None: shaped like the first teacher. Ignored with ``init``.
+        ``emojnet`` for speed); None: shaped like the first teacher. Refused with ``init``.
     """
 
     tta: str = "tencrop"

@@ -431,4 +431,6 @@ def test_stage2_holds_out_whole_people_and_resumes_stage1_from_its_folder(tmp_pa
     card = json.loads((tmp_path / "s1m" / "model.json").read_text())
     assert card["training"]["augmentation"]["mixup"] == 0.3
     assert main(["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1m")]) == 0
+    resumed = ["train", "stage1", "--fer", str(fer), "--run-dir", str(tmp_path / "s1m"), "--augment-strength", "1"]
+    assert main(resumed) == 0  # another option given: mixup still the folder's
     assert main([*stage1[:-1], str(tmp_path / "s1m"), "--mixup", "0"]) == 1  # without mixup: another run

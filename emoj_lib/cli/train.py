@@ -83,11 +83,12 @@ def _augmentation(strength: float | None, mixup: float | None = None, base=None)
 
     from emoj_lib.data.pipeline import Augmentation
 
+    base = base if base is not None else TrainConfig().augmentation
     if strength is None:
-        aug = base if base is not None else TrainConfig().augmentation
+        aug = base
     else:
         aug = Augmentation().scaled(strength) if strength else Augmentation.none()
-    return replace(aug, mixup=base.mixup if mixup is None and base is not None else mixup or 0.0)
+    return replace(aug, mixup=base.mixup if mixup is None else mixup)
 
 
 def export_model(model_path: Path, card: dict, dest: Path) -> Path:
