@@ -346,14 +346,24 @@ def test_journal_edit_and_list_filters(small_journal):
 def test_journal_delete_asks_first(small_journal):
     import subprocess as sp
 
+    from emoj_lib.personal.finetune import install_model
+
     entries = small_journal.read(pixels=False).entries
     target = entries.index[1]
+    models = small_journal.folder / "models"
+    models.mkdir()
+    (models / "weights").write_bytes(b"stand-in")  # only the card is read
+    personal = install_model(models / "weights", {"stage": 3, "version": 1, "entries": [target]},
+                             models / "personal-v1.keras")
     command = [EMOJ, "journal", "delete", target[:8], "--journal", str(small_journal.folder)]
     done = sp.run(command, input="n\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "for good?" in done.stderr and "nothing deleted" in done.stderr
+    assert "and your personal model personal-v1 made from it" in done.stderr and personal.is_file()
     assert target in small_journal.read(pixels=False).entries.index
     done = sp.run(command, input="y\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and target not in small_journal.read(pixels=False).entries.index
+    assert "removed personal-v1, made from it; the journal now reads faces with emoj_fer2013.keras" in done.stdout
+    assert not personal.exists()
     done = emoj("journal", "delete", entries.index[0], "--yes", "--journal", small_journal.folder)
     assert done.returncode == 0 and len(small_journal.read(pixels=False).entries) == 1
 

@@ -1,14 +1,25 @@
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import learnable_faces
+from conftest import journal_entry, learnable_faces
 
 from emoj_lib.cards import file_sha256
 from emoj_lib.journal import Entry, Journal
 from emoj_lib.labels import EMOTIONS
-from emoj_lib.personal import PersonalizationError, current_model, journal_model, personal_versions, personalize
+from emoj_lib.personal import (
+    PersonalizationError,
+    current_model,
+    forget_entry,
+    journal_model,
+    models_made_from,
+    personal_models_dir,
+    personal_versions,
+    personalize,
+)
+from emoj_lib.personal.finetune import install_model
 from emoj_lib.recognizer import Recognizer, default_model_path
 from emoj_lib.transfer import TransferConfig
 
@@ -61,7 +72,47 @@ def _personalise_twice(tmp_path, tiny_model, rng):
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
     model_now, _ = journal_model(journal.folder)
     assert (model_now == result.model_path) == choice["use_finetuned"]
+    entries = journal.read(pixels=False).entries
+    labelled = entries.index[entries["user_label"].notna()]
+    assert result.card["entries"] == list(labelled)  # the entries version 1 was made from
+    journal.amend(labelled[0], label=None)  # version 2 is made from version 1, so from this entry too
     second = personalize(journal, base_model=result.model_path, config=config, replay_data=replay)
     assert second.card["base_model"]["path"].endswith("personal-v1.keras")
     assert [v for v, _ in personal_versions(journal.folder)] == [1, 2]
+    assert set(second.card["entries"]) == set(labelled) and second.card["data"]["faces"] == 139
     assert np.isfinite(Recognizer(second.model_path).predict(faces.images[:3])).all()
+    unlabelled = entries.index[entries["user_label"].isna()][0]
+    assert journal.delete(unlabelled) == [] and len(personal_versions(journal.folder)) == 2
+    assert journal.delete(labelled[0]) == [result.model_path, second.model_path]
+    assert personal_versions(journal.folder) == [] and not (journal.folder / "models" / "runs" / "personal-v1").exists()
+    assert current_model(journal.folder) == default_model_path()
+
+
+def _version(journal, version: int, **card) -> Path:
+    """Install a stand-in personal version (any bytes: only its card is read) with a run folder."""
+    models = personal_models_dir(journal.folder)
+    models.mkdir(exist_ok=True)
+    (models / "runs" / f"personal-v{version}").mkdir(parents=True)
+    (models / "runs" / f"personal-v{version}" / "best.weights.h5").write_bytes(b"weights")
+    weights = models / "stand-in"
+    weights.write_bytes(b"model %d" % version)
+    return install_model(weights, {"stage": 3, "version": version, **card}, models / f"personal-v{version}.keras")
+
+
+def test_deleting_an_entry_removes_the_versions_made_from_it(tmp_path, rng):
+    journal = Journal(tmp_path / "journal", fsync=False)
+    a, b, c, d = (journal.append(journal_entry(rng)).entry_id for _ in range(4))
+    v1 = _version(journal, 1, entries=[a])
+    v2 = _version(journal, 2, entries=[a, b])
+    v3 = _version(journal, 3)  # a card from before the list: made from every entry, as far as anyone knows
+    assert models_made_from(journal.folder, b) == [v2, v3] and models_made_from(journal.folder, "x") == [v3]
+    with pytest.raises(KeyError, match="no entry 'x'"):
+        journal.delete("x")
+    assert [p for _, p in personal_versions(journal.folder)] == [v1, v2, v3]  # nothing changed
+    assert journal.delete(c) == [v3] and [p for _, p in personal_versions(journal.folder)] == [v1, v2]
+    assert journal.delete(d) == []
+    assert journal.delete(b) == [v2]
+    assert not v2.with_suffix(".json").exists() and not (v2.parent / "runs" / "personal-v2").exists()
+    assert (v1.parent / "runs" / "personal-v1" / "best.weights.h5").is_file()
+    assert journal_model(journal.folder)[0] == v1
+    assert forget_entry(journal.folder, a) == [v1] and personal_versions(journal.folder) == []

@@ -567,6 +567,35 @@ def test_app_uses_the_model_path(tmp_path, tiny_model):
     assert journal_model(tmp_path / "journal", tiny_model) == (tiny_model, expected)
 
 
+def test_deleting_an_entry_its_personal_model_was_made_from(tmp_path, tiny_model, monkeypatch):
+    from emoj_lib.cards import read_card
+    from emoj_lib.personal.finetune import install_model
+
+    monkeypatch.setenv(MODEL_ENV, str(tiny_model))
+    journal = Journal(tmp_path / "journal", fsync=False)
+    entries = fill_journal(journal, 3)
+    made_from, other = entries[1].entry_id, entries[2].entry_id
+    card = read_card(tiny_model) | {"stage": 3, "version": 1, "entries": [made_from]}
+    (journal.folder / "models").mkdir()
+    personal = install_model(tiny_model, card, journal.folder / "models" / "personal-v1.keras")
+    app = JournalApp(journal, local_camera=None, charts=False)
+    assert app.model_path == personal and app.recognizer.model_path == personal
+    assert "your personal model" in app.header.value
+    view = app.history
+    view.edit(other)
+    view.editor.delete_button.click()
+    assert "personal" not in view.editor.confirm_text.value
+    view.editor.confirm_button.click()
+    assert personal.is_file() and app.model_path == personal and "personal" not in view.message.value
+    view.edit(made_from)
+    view.editor.delete_button.click()
+    assert "and your personal model personal-v1 made from it" in view.editor.confirm_text.value
+    view.editor.confirm_button.click()
+    assert not personal.exists() and "personal model personal-v1, made from it, was removed" in view.message.value
+    assert app.model_path == tiny_model and app.recognizer.model_path == tiny_model  # reads with the model left
+    assert "your personal model" not in app.header.value and "&middot; model <code>" in app.header.value
+
+
 # --- pictures ------------------------------------------------------------------------------------------------------
 
 

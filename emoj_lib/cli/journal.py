@@ -151,21 +151,31 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    """Delete an entry for good: its face, its kept photo (asks first unless --yes)."""
+    """Delete an entry for good: its face, photo and the personal models made from it (asks first unless --yes)."""
     from emoj_lib.journal.report import entries_table, short_id
+    from emoj_lib.personal import journal_model, models_made_from
 
     journal = open_journal(args.journal)
     entries = journal.read(pixels=False).entries
     entry_id = find_entry(entries, args.entry)
     about = entries_table(entries.loc[[entry_id]]).iloc[0]
     what = f"{about['when']}, {about['your label'] if about['your label'] != '-' else about['model']}"
-    if not args.yes and not _confirm(f"Delete entry {short_id(entry_id)} ({what}) with its face and photo, "
+    models = models_made_from(journal.folder, entry_id)
+    also = f" and your personal model{'s' if len(models) > 1 else ''} {_names(models)} made from it" if models else ""
+    if not args.yes and not _confirm(f"Delete entry {short_id(entry_id)} ({what}) with its face and photo{also}, "
                                      "for good?"):
         print("nothing deleted", file=sys.stderr)
         return 1
-    journal.delete(entry_id)
+    removed = journal.delete(entry_id)
     print(f"entry {short_id(entry_id)} deleted")
+    if removed:
+        print(f"removed {_names(removed)}, made from it; the journal now reads faces with "
+              f"{journal_model(journal.folder)[0].name} (`emoj journal personalize` makes a new version)")
     return 0
+
+
+def _names(models: list) -> str:
+    return ", ".join(p.stem for p in models)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -247,7 +257,8 @@ def register(sub) -> None:
     ed.add_argument("--note", default=None, help="the new note (\"\": clear it)")
     ed.add_argument("--tags", nargs="*", default=None, help="the new tags (none given: clear them)")
 
-    de = add_command(actions, "delete", cmd_delete, "delete an entry, its face and its photo, for good")
+    de = add_command(actions, "delete", cmd_delete,
+                     "delete an entry, its face, its photo and the personal models made from it, for good")
     journal_option(de)
     de.add_argument("entry", help="the entry's id, or its start (as emoj journal list shows it)")
     de.add_argument("--yes", action="store_true", help="do not ask for a confirmation")

@@ -343,14 +343,16 @@ class Journal:
         else:
             self.amend(entry, label=emotion)
 
-    def delete(self, entry_id: str, *, timestamp: datetime | None = None) -> None:
+    def delete(self, entry_id: str, *, timestamp: datetime | None = None) -> list[Path]:
         """Delete an entry for good: its row, amendments, face pixels, note, tags and kept photo.
 
         The journal file is rewritten without the entry's rows (atomically, under the exclusive lock: a
         temporary file in the folder, fsync, rename, fsync of the folder), its photo is removed, and a
         ``delete`` row (the id and the time, nothing else) is appended so that readers and the history know
-        it happened. Nothing of the entry remains in the journal folder (backups made by
-        :func:`~emoj_lib.journal.repair.repair_journal` are cleaned too).
+        it happened. Nothing of the entry remains in the journal folder: backups made by
+        :func:`~emoj_lib.journal.repair.repair_journal` are cleaned too, and the personal models made from
+        the entry are removed (:func:`~emoj_lib.personal.finetune.forget_entry`; the journal then uses
+        its latest remaining version, or the shipped model).
 
         Parameters
         ----------
@@ -359,12 +361,19 @@ class Journal:
         timestamp : datetime, optional
             When it was deleted (default now).
 
+        Returns
+        -------
+        list of Path
+            The personal models removed with the entry (empty for most entries).
+
         Raises
         ------
         UnknownEntryError
             No such entry in the journal (a ``KeyError``); nothing is changed.
 
         """
+        from emoj_lib.personal.finetune import forget_entry
+
         check_entry_id(entry_id)
         if not self.exists:
             raise JournalNotFoundError(self.folder)
@@ -380,12 +389,14 @@ class Journal:
                 head = raw[:start]
             if not removed:
                 raise UnknownEntryError(f"no entry {entry_id!r} in {self.path}")
+            models = forget_entry(self.folder, entry_id)  # first: a failure below leaves the entry to delete again
             write_private(self.path, head + kept + encode_record([row[c] for c in COLUMNS]), fsync=True)
             self._tail = None
             for photo in photo_files(self.folder, entry_id):
                 photo.unlink()
             scrub_backups(self.folder, entry_id)
             fsync_dir(self.folder)
+        return models
 
     def _has_entry(self, entry_id: str) -> bool:
         if not self.exists:

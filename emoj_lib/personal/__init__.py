@@ -5,7 +5,8 @@
 - :mod:`~emoj_lib.personal.journal`: which model a journal uses (:func:`journal_model`), its live adapter
   (:class:`JournalAdapter`, :func:`journal_recognizer`) and the "your model" view (:func:`your_model`);
 - :mod:`~emoj_lib.personal.people`: the adapter measured on people folders (few-shot protocols);
-- :mod:`~emoj_lib.personal.finetune`: fine-tuned personal model versions (:func:`personalize`).
+- :mod:`~emoj_lib.personal.finetune`: fine-tuned personal model versions (:func:`personalize`,
+  :func:`forget_entry`).
 """
 
 from emoj_lib.personal.adapter import PrototypeAdapter, expected_calibration_error, fit_adapter
@@ -15,6 +16,8 @@ from emoj_lib.personal.finetune import (
     PersonalizationError,
     current_model,
     default_personal_config,
+    forget_entry,
+    models_made_from,
     personal_models_dir,
     personal_versions,
     personalize,
@@ -43,9 +46,11 @@ __all__ = [
     "expected_calibration_error",
     "feature_model",
     "fit_adapter",
+    "forget_entry",
     "journal_model",
     "journal_recognizer",
     "model_version",
+    "models_made_from",
     "personal_models_dir",
     "personal_versions",
     "personalize",

@@ -6,11 +6,13 @@ block unfrozen at a low learning rate, with a replay sample of FER2013 Training 
 skill is not forgotten; a part of the user's faces is held out. On those held-out faces the base model, the
 base model with the adapter (:mod:`emoj_lib.personal.adapter`, fitted on the other faces), the fine-tuned
 model and the fine-tuned model with the adapter are compared, and the card records which one is used and
-the figures that chose it (:func:`emoj_lib.personal.journal_model` reads that choice). The model and its
+the figures that chose it (:func:`emoj_lib.personal.journal_model` reads that choice). The card also lists
+the entries the version was made from (a personal base's entries included): deleting one of them removes
+the version (:func:`forget_entry`, called by :meth:`~emoj_lib.journal.Journal.delete`). The model and its
 card are installed atomically (written into a temporary folder, fsynced, renamed: card first, the model
 last, so a version exists only once both are complete) and the card records the model file's SHA-256.
 Everything under the journal folder, run folders included, is readable by its owner only whatever the
-umask. Earlier versions are kept.
+umask. Earlier versions are kept until an entry they were made from is deleted.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def personalize(
         With ``model_path`` = ``<journal>/models/personal-v<N>.keras`` (its card beside it) and the
         before/after figures on the held-out entries (``holdout``) and on ``reference``.
     """
-    faces = journal.labelled_faces()
+    read = journal.read(on_error="raise")
+    faces = read.labelled_faces(on_error="raise")
     if len(faces) < min_labelled:
         raise PersonalizationError(
             f"only {len(faces)} labelled journal entr{'y' if len(faces) == 1 else 'ies'} in {journal.folder}; "
@@ -131,9 +134,70 @@ def personalize(
         make_private(run_dir)
     choice = choose_personal(base, result, faces)
     card = dict(result.card, version=version, journal=str(journal.folder), choice=choice)
+    entries = _made_from(base, read.entries.index[faces.rows].tolist())
+    if entries is not None:
+        card["entries"] = entries
     dest = install_model(result.model_path, card, models / f"{name}.keras")
     result.model_path, result.card = dest, read_card(dest)
     return result
+
+
+def models_made_from(journal_folder: str | Path, entry_id: str) -> list[Path]:
+    """Return the journal's personal models made from an entry (``.keras`` paths, oldest first).
+
+    A version was made from the entry if its card's ``entries`` lists it; a card without that list (made
+    before emoJ recorded it) or that cannot be read counts as made from it.
+    """
+    from emoj_lib.cards import ModelCardError
+
+    found = []
+    for _, path in personal_versions(journal_folder):
+        try:
+            made_from = read_card(path).get("entries")
+        except (ModelCardError, OSError):
+            made_from = None
+        if not isinstance(made_from, list) or entry_id in made_from:
+            found.append(path)
+    return found
+
+
+def forget_entry(journal_folder: str | Path, entry_id: str) -> list[Path]:
+    """Remove every personal model of a journal made from an entry (:func:`models_made_from`); return them.
+
+    The model, its card and its run folder (``models/runs/personal-v<N>``, which holds checkpoints) are
+    removed; the other versions stay. :meth:`~emoj_lib.journal.Journal.delete` calls it.
+
+    Parameters
+    ----------
+    journal_folder : str or Path
+        The journal folder.
+    entry_id : str
+        The entry being deleted.
+
+    Returns
+    -------
+    list of Path
+        The ``.keras`` paths removed, oldest first (empty when no version was made from the entry).
+
+    """
+    removed = models_made_from(journal_folder, entry_id)
+    for path in removed:
+        path.unlink(missing_ok=True)
+        path.with_suffix(".json").unlink(missing_ok=True)
+        shutil.rmtree(path.parent / "runs" / path.stem, ignore_errors=True)
+    return removed
+
+
+def _made_from(base: Path, entry_ids: list[str]) -> list[str] | None:
+    """Return the entries a new version is made from: its own and a personal base's (None: unknown)."""
+    base_card = read_card(base)
+    if base_card.get("stage") != 3:
+        return entry_ids
+    inherited = base_card.get("entries")
+    if not isinstance(inherited, list):
+        return None  # a personal base from before the list: counts as made from every entry
+    own = set(entry_ids)
+    return entry_ids + [e for e in inherited if e not in own]
 
 
 def _base_model(journal_folder: Path) -> Path:

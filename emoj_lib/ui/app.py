@@ -158,14 +158,12 @@ class JournalApp(widgets.VBox):
         self.message = widgets.HTML()
         self.message.add_class("emoj-message")
         self.history = HistoryView(self.journal, size=history_size, charts=charts)
+        self.history.on_models_removed = self._models_removed
         self.your_model = YourModelView(self.journal.folder, lambda: self.recognizer)
         self.voila = in_voila()
-        hint = "" if self.voila else (" &middot; to use it as an app without code: <code>emoj app</code>")
-        header = widgets.HTML(
-            f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
-            f"{self._model_description()} &middot; everything stays on this computer{hint}.</p>")
+        self.header = widgets.HTML(self._header())
         self.scroller = Scroller(".emoj-result")
-        super().__init__(children=[header, self.sources, self.message, self.result, self.history,
+        super().__init__(children=[self.header, self.sources, self.message, self.result, self.history,
                                    self.your_model, self.scroller])
         self.add_class("emoj-app")
         if self.model_error:
@@ -187,6 +185,21 @@ class JournalApp(widgets.VBox):
         except Exception as exc:  # a broken model must not break the journal
             log.exception("could not load %s", self.model_path)
             self.model_error = f"The emotion model {escape(self.model_path)} could not be loaded: {escape(exc)}"
+
+    def _models_removed(self, models: list[Path]) -> None:
+        """Stop reading faces with a personal model that a deletion removed (use the journal's rule again)."""
+        if self.model_path not in models:
+            return
+        self.recognizer, self.model_error = None, ""
+        self.model_path, _ = journal_model(self.journal.folder)
+        self._load_model()
+        self.header.value = self._header()
+        self.your_model.refresh_if_shown()
+
+    def _header(self) -> str:
+        hint = "" if self.voila else (" &middot; to use it as an app without code: <code>emoj app</code>")
+        return (f"<p style='color:#555'>Journal: <code>{escape(self.journal.folder)}</code> &middot; "
+                f"{self._model_description()} &middot; everything stays on this computer{hint}.</p>")
 
     def _model_description(self) -> str:
         if self.recognizer is None:

@@ -33,6 +33,7 @@ from emoj_lib.journal import (
 )
 from emoj_lib.journal.report import entry_tags, filter_entries, note_start, parse_tags, short_id
 from emoj_lib.labels import EMOTIONS
+from emoj_lib.personal.finetune import models_made_from
 from emoj_lib.ui.render import encode_image, enlarge, escape, figure_png
 
 __all__ = ["CHARTS", "HistoryView", "face_from_pixels"]
@@ -88,8 +89,10 @@ def _caption(row: pd.Series) -> str:
 class EntryEditor(widgets.VBox):
     """Change an entry's label, note and tags, or delete it after a confirmation (part of :class:`HistoryView`)."""
 
-    def __init__(self, on_done: Callable[[str, str], None]) -> None:
+    def __init__(self, on_done: Callable[[str, str], None],
+                 made_from: Callable[[str], list[Path]] | None = None) -> None:
         self.on_done = on_done
+        self.made_from = made_from  # the personal models made from an entry, named in the confirmation
         self.entry_id: str | None = None
         self.title = widgets.HTML()
         self.face = widgets.Image(format="png", layout=widgets.Layout(width="144px", height="144px"))
@@ -141,8 +144,11 @@ class EntryEditor(widgets.VBox):
 
     def ask_delete(self) -> None:
         """Ask for a confirmation before deleting."""
-        self.confirm_text.value = ("<span style='color:#b71c1c'>Delete this entry, its face and its kept photo from "
-                                   "your journal folder? This cannot be undone.</span>&nbsp;")
+        models = self.made_from(self.entry_id) if self.made_from is not None and self.entry_id else []
+        also = (f" and your personal model{'s' if len(models) > 1 else ''} "
+                f"{escape(', '.join(p.stem for p in models))} made from it" if models else "")
+        self.confirm_text.value = ("<span style='color:#b71c1c'>Delete this entry, its face and its kept photo"
+                                   f"{also} from your journal folder? This cannot be undone.</span>&nbsp;")
         self.confirm.layout.display = ""
 
     def cancel_delete(self) -> None:
@@ -181,6 +187,7 @@ class HistoryView(widgets.VBox):
         if not isinstance(size, int | np.integer) or isinstance(size, bool) or size < 1:
             raise ValueError(f"size must be a positive number of entries, got {size!r}")
         self.journal = journal
+        self.on_models_removed: Callable[[list[Path]], None] | None = None
         self.size = int(size)
         self.page = 0
         self._busy = False
@@ -195,7 +202,7 @@ class HistoryView(widgets.VBox):
         self.faces = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, 140px)", grid_gap="6px", width="100%"))
         self.faces.add_class("emoj-tiles")
-        self.editor = EntryEditor(self._edited)
+        self.editor = EntryEditor(self._edited, lambda entry_id: models_made_from(journal.folder, entry_id))
         self.chart_images: dict[str, widgets.Image] = {}
         children: list[widgets.Widget] = [widgets.HTML("<h3>Your journal</h3>"), self.summary, self.filters,
                                           self.message, self.editor, self.faces, self.pager]
@@ -393,16 +400,27 @@ class HistoryView(widgets.VBox):
         return True
 
     def delete(self, entry_id: str) -> bool:
-        """Delete an entry for good (its face, its kept photo); return whether it did. The app asks first."""
+        """Delete an entry for good (its face, its kept photo, the personal models made from it); return whether it did.
+
+        The app asks first; :attr:`on_models_removed` is called with the personal models removed, if any.
+        """
         try:
-            self.journal.delete(entry_id)
+            models = self.journal.delete(entry_id)
         except (OSError, ValueError, KeyError) as exc:
             self._say(f"Could not delete the entry: {escape(exc)}", error=True)
             return False
         self.editor.close_editor()
         self.refresh()
+        also = ""
+        if models:
+            names = ", ".join(p.stem for p in models)
+            also = (f" Your personal model{'s' if len(models) > 1 else ''} {escape(names)}, made from it, "
+                    f"{'were' if len(models) > 1 else 'was'} removed too (<code>emoj journal personalize</code> "
+                    "makes a new one).")
+            if self.on_models_removed is not None:
+                self.on_models_removed(models)
         self._say(f"Deleted entry {escape(short_id(entry_id))}: its face and photo are gone from your journal "
-                  "folder.")
+                  f"folder.{also}")
         return True
 
     def export(self, folder: str | os.PathLike[str] | None = None) -> list[Path]:
