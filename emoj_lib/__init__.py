@@ -24,7 +24,7 @@ from emoj_lib.data.ferplus import FerPlusVotes, ferplus_for, read_ferplus
 from emoj_lib.data.folders import export_image_folder, read_image_folder, save_face_set
 from emoj_lib.data.hygiene import HygieneReport, hygiene_mask, hygiene_report
 from emoj_lib.data.people import layout_people, read_people
-from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset
+from emoj_lib.data.pipeline import Augmentation, TrainingBatches, class_weights, make_dataset
 from emoj_lib.data.sampling import stratified_sample, stratified_split
 from emoj_lib.displays import ComparisonDisplay, ConfusionMatrixDisplay, HistoryDisplay
 from emoj_lib.distill import distill, soft_targets
@@ -114,6 +114,7 @@ __all__ = [
     "Recognizer",
     "StorageError",
     "TrainConfig",
+    "TrainingBatches",
     "TransferConfig",
     "UnknownEntryError",
     "UnsafeFileError",

@@ -109,7 +109,7 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
         The student's run folder (resumable, see :func:`emoj_lib.training.fit_model`); the soft targets are
         kept there (``targets.npy``) so that a resumed run does not compute them again.
     epochs, learning_rate, min_learning_rate, warmup_epochs, weight_decay, patience, batch_size, seed, verbose
-        As in :func:`~emoj_lib.training.fit_model` and :func:`~emoj_lib.data.pipeline.make_dataset`.
+        As in :func:`~emoj_lib.training.fit_model` and :class:`~emoj_lib.data.pipeline.TrainingBatches`.
     temperature, label_weight, tta
         See :func:`soft_targets`.
     augmentation : Augmentation, optional
@@ -119,7 +119,7 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
     """
     import keras
 
-    from emoj_lib.data.pipeline import make_dataset
+    from emoj_lib.data.pipeline import TrainingBatches, make_dataset
     from emoj_lib.training import data_fingerprint, fit_model
 
     run_dir = Path(run_dir)
@@ -131,7 +131,7 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
         teacher, labelled.images, temperature=temperature, tta=tta,
         labels=labelled.labels if label_weight > 0 else None, label_weight=label_weight))
     keras.utils.set_random_seed(seed)
-    ds = make_dataset(labelled.images, targets, batch_size=batch_size, shuffle=True, augment=augmentation, seed=seed)
+    ds = TrainingBatches(labelled.images, targets, batch_size=batch_size, augment=augmentation, seed=seed)
     vds = None
     if val is not None:
         val = val.subset(val.labels >= 0)

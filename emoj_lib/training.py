@@ -25,7 +25,7 @@ from emoj_lib import config as cfg
 from emoj_lib.cards import make_card, write_card
 from emoj_lib.data.fer import FerData, read_fer_csv
 from emoj_lib.data.hygiene import hygiene_mask, hygiene_report
-from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset, sample_weights
+from emoj_lib.data.pipeline import Augmentation, TrainingBatches, class_weights, make_dataset, sample_weights
 from emoj_lib.data.sampling import stratified_sample
 from emoj_lib.errors import RunFolderError
 from emoj_lib.evaluation import evaluate_splits
@@ -205,7 +205,71 @@ def _callback_classes():
     return BestWeights, EpochPrinter
 
 
-def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, learning_rate: float,
+def _same_epochs(run_dir: Path, start: int):
+    """Return a callback refusing to train when Keras resumes at another epoch than the batches start at."""
+    import keras
+
+    expected = [start]
+
+    def check(epoch, logs=None):
+        if epoch != expected[0]:
+            raise RunFolderError(f"{run_dir}: the run resumed at epoch {epoch + 1} but its batches were prepared "
+                                 f"for epoch {expected[0] + 1}")
+        expected[0] += 1
+
+    return keras.callbacks.LambdaCallback(on_epoch_begin=check)
+
+
+def _seed_states(run_dir: Path, start: int):
+    """Return a callback keeping the model's random-number states (dropout's) with the run's backup.
+
+    Keras' backup holds the weights and the optimizer but not the states of the layers' seed generators, so
+    a resumed run would draw the first epoch's dropout masks again. They are written beside the backup at
+    the end of each epoch and set back when the run resumes from that same epoch.
+    """
+    import keras
+
+    path = run_dir / "backup" / "seed_states.json"
+
+    def generators(model) -> list:
+        return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+    def restore(logs=None):
+        if start == 0 or not path.is_file():
+            return
+        saved = json.loads(path.read_text())
+        states = generators(callback.model)
+        if saved.get("epoch") != start or len(saved.get("states", [])) != len(states):
+            log.warning("%s: the random states saved do not match the backup; dropout draws anew", run_dir)
+            return
+        for v, value in zip(states, saved["states"], strict=True):
+            v.assign(np.asarray(value, dtype=v.dtype))
+
+    def save(epoch, logs=None):
+        states = [np.asarray(v.numpy()).tolist() for v in generators(callback.model)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"epoch": epoch + 1, "states": states}))
+        tmp.replace(path)
+
+    callback = keras.callbacks.LambdaCallback(on_train_begin=restore, on_epoch_end=save)
+    return callback
+
+
+def resume_epoch(run_dir: str | Path) -> int:
+    """Return the epoch (0-based) a run folder resumes from: the one after its last backed-up epoch, else 0.
+
+    It reads what Keras' ``BackupAndRestore`` will restore (``backup/training_metadata.json`` beside
+    ``backup/latest.weights.h5``); :func:`fit_model` checks that Keras agrees.
+    """
+    backup = Path(run_dir) / "backup"
+    meta = backup / "training_metadata.json"
+    if not (backup / "latest.weights.h5").is_file() or not meta.is_file():
+        return 0
+    return int(json.loads(meta.read_text())["epoch"])
+
+
+def fit_model(model, train: TrainingBatches, val_ds, *, run_dir: str | Path, epochs: int, learning_rate: float,
               min_learning_rate: float = 0.0, warmup_epochs: int = 0, weight_decay: float = 0.0,
               label_smoothing: float = 0.0, patience: int | None = None, monitor: str = "val_accuracy",
               verbose: int = 2, callbacks: list | None = None) -> pd.DataFrame:
@@ -213,15 +277,18 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
 
     The run folder gets ``log.csv`` (every epoch), ``best.weights.h5`` (best ``monitor`` so far) and
     ``backup/`` (the full training state of the last finished epoch, removed when the run completes).
-    Calling this again with the same folder after an interruption continues where it stopped. At the end
-    the model holds the best weights.
+    Calling this again with the same folder after an interruption continues where it stopped, with the
+    batches an uninterrupted run would see from that epoch on (:class:`TrainingBatches`). At the end the
+    model holds the best weights.
 
     Parameters
     ----------
     model : keras.Model
         The model (compiled here with AdamW and categorical cross-entropy).
-    train_ds, val_ds : tf.data.Dataset
-        From :func:`~emoj_lib.data.pipeline.make_dataset`.
+    train : TrainingBatches
+        The training data (:class:`~emoj_lib.data.pipeline.TrainingBatches`).
+    val_ds : tf.data.Dataset or None
+        The selection data, from :func:`~emoj_lib.data.pipeline.make_dataset`.
     run_dir : str or Path
         The run folder (created).
     epochs, learning_rate, min_learning_rate, warmup_epochs, weight_decay, label_smoothing, patience
@@ -244,8 +311,11 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
     )
     best = BestWeights(run_dir / "best.weights.h5", run_dir / "log.csv", monitor, patience)
     extra = list(callbacks or [])
+    start = resume_epoch(run_dir)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        _seed_states(run_dir, start),
+        _same_epochs(run_dir, start),
         keras.callbacks.LearningRateScheduler(cosine_schedule(epochs, learning_rate, min_learning_rate,
                                                               warmup_epochs)),
         best,
@@ -258,8 +328,8 @@ def fit_model(model, train_ds, val_ds, *, run_dir: str | Path, epochs: int, lear
     if len(done) and not (run_dir / "backup").exists():
         log.info("%s: the run had already finished (%d epochs)", run_dir, len(done))
     else:
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, shuffle=False,
-                  verbose=1 if verbose == 1 else 0)
+        model.fit(train.stream(start), steps_per_epoch=train.steps_per_epoch, validation_data=val_ds,
+                  epochs=epochs, callbacks=callbacks, shuffle=False, verbose=1 if verbose == 1 else 0)
     if (run_dir / "best.weights.h5").exists():
         if not model.optimizer.built:  # a finished run that was not fitted again: its file holds the optimizer's
             model.optimizer.build(model.trainable_variables)  # state too, which a bare optimizer skips loudly
@@ -370,12 +440,12 @@ def train_stage1(
     if config.class_weight_power:
         cw = class_weights(prepared["train_targets"], power=config.class_weight_power)
         weights = sample_weights(prepared["train_targets"], cw)
-    train_ds = make_dataset(train.images, prepared["train_targets"], batch_size=config.batch_size, shuffle=True,
-                            augment=config.augmentation, seed=config.seed, sample_weight=weights)
+    batches = TrainingBatches(train.images, prepared["train_targets"], batch_size=config.batch_size,
+                              augment=config.augmentation, seed=config.seed, sample_weight=weights)
     val_ds = make_dataset(val.images, prepared["val_targets"], batch_size=256)
     with _precision(config.mixed_precision):
         model = build_model(config.architecture, **config.hyperparameters)
-        history = fit_model(model, train_ds, val_ds, run_dir=run_dir, epochs=config.epochs,
+        history = fit_model(model, batches, val_ds, run_dir=run_dir, epochs=config.epochs,
                             learning_rate=config.learning_rate, min_learning_rate=config.min_learning_rate,
                             warmup_epochs=config.warmup_epochs, weight_decay=config.weight_decay,
                             label_smoothing=config.label_smoothing, patience=config.patience, verbose=verbose,

@@ -19,7 +19,7 @@ import pandas as pd
 from emoj_lib import config as cfg
 from emoj_lib.cards import load_model, make_card, write_card
 from emoj_lib.data.fer import FerData
-from emoj_lib.data.pipeline import Augmentation, make_dataset
+from emoj_lib.data.pipeline import Augmentation, TrainingBatches, make_dataset
 from emoj_lib.data.sampling import stratified_split
 from emoj_lib.evaluation import predict_proba, split_metrics
 from emoj_lib.labels import EMOTIONS
@@ -329,8 +329,8 @@ def _fit_phases(model, fit: FerData, targets: np.ndarray, val: FerData | None, c
     """
     from emoj_lib.training import fit_model
 
-    ds = make_dataset(fit.images, targets, batch_size=config.batch_size, shuffle=True,
-                      augment=config.augmentation, seed=config.seed)
+    ds = TrainingBatches(fit.images, targets, batch_size=config.batch_size, augment=config.augmentation,
+                         seed=config.seed)
     vds = make_dataset(val.images, val.labels, batch_size=256) if val is not None else None
     monitor = "val_accuracy" if vds is not None else "accuracy"
     logs = []

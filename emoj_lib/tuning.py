@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emoj_lib.data.pipeline import Augmentation, make_dataset
+from emoj_lib.data.pipeline import Augmentation, TrainingBatches, make_dataset
 
 TUNERS = ("hyperband", "bayesian", "random")
 OBJECTIVE = "val_accuracy"
@@ -83,11 +83,12 @@ def hypermodel_class():
             strength = hp.Float("augment_strength", 0.0, 1.5, step=0.25, default=1.0)
             batch_size = hp.Choice("batch_size", [32, 64, 128], default=64)
             aug = Augmentation().scaled(strength) if strength else None
-            ds = make_dataset(x, y, batch_size=batch_size, shuffle=True, augment=aug, seed=self.seed)
+            batches = TrainingBatches(x, y, batch_size=batch_size, augment=aug, seed=self.seed)
             vx, vy = validation_data
             vds = make_dataset(vx, vy, batch_size=256)
             kwargs.pop("batch_size", None)
-            return model.fit(ds, validation_data=vds, shuffle=False, **kwargs)
+            return model.fit(batches.stream(), steps_per_epoch=batches.steps_per_epoch, validation_data=vds,
+                             shuffle=False, **kwargs)
 
     return EmojHyperModel
 

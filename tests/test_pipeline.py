@@ -3,7 +3,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from emoj_lib.data.pipeline import Augmentation, class_weights, make_dataset, sample_weights
+from emoj_lib.data.pipeline import Augmentation, TrainingBatches, class_weights, make_dataset, sample_weights
 
 
 def _batches(ds, n=3):
@@ -20,34 +20,65 @@ def test_shapes_types_and_one_hot(small_fer):
     assert faces_only.shape == (4, 48, 48, 1)
 
 
-def test_augmented_shuffled_pipeline_is_deterministic_under_seed(small_fer):
-    def run(seed):
-        ds = make_dataset(small_fer.images, small_fer.labels, batch_size=10, shuffle=True,
-                          augment=Augmentation(), seed=seed)
-        return _batches(ds) + _batches(ds)  # two epochs
+def _epochs(ds, n_epochs, steps):
+    batches = _batches(ds, n_epochs * steps)
+    return [batches[k * steps:(k + 1) * steps] for k in range(n_epochs)]
 
-    a, b, c = run(7), run(7), run(8)
-    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
-        np.testing.assert_array_equal(xa, xb)
-        np.testing.assert_array_equal(ya, yb)
-    assert not all(np.array_equal(xa, xc) for (xa, _), (xc, _) in zip(a, c, strict=True))
-    # a new epoch brings a new order and new augmentations
-    assert not np.array_equal(a[0][0], a[3][0])
+
+def test_training_batches_are_a_function_of_seed_and_epoch(small_fer):
+    def epochs(seed, start=0, n=3):
+        tb = TrainingBatches(small_fer.images, small_fer.labels, batch_size=8, augment=Augmentation(), seed=seed)
+        assert tb.steps_per_epoch == 4  # 30 faces: 8, 8, 8, 6
+        return _epochs(tb.stream(start), n, tb.steps_per_epoch)
+
+    a, b, c = epochs(7), epochs(7), epochs(8)
+    for ea, eb in zip(a, b, strict=True):
+        for (xa, ya), (xb, yb) in zip(ea, eb, strict=True):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+    assert [x.shape[0] for x, _ in a[0]] == [8, 8, 8, 6]
+    assert not np.array_equal(a[0][0][0], c[0][0][0])
+    assert not np.array_equal(a[0][0][0], a[1][0][0])  # a new epoch: a new order and new augmentations
+    resumed = epochs(7, start=1, n=2)  # a run resumed at epoch 1 sees what an uninterrupted run sees
+    for ea, er in zip(a[1:], resumed, strict=True):
+        for (xa, ya), (xr, yr) in zip(ea, er, strict=True):
+            np.testing.assert_array_equal(xa, xr)
+            np.testing.assert_array_equal(ya, yr)
+
+
+def test_every_epoch_visits_every_face_once(small_fer):
+    tb = TrainingBatches(small_fer.images, small_fer.labels, batch_size=7, seed=3)  # no augmentation
+    for epoch in (0, 5):
+        order = tb.order(epoch)
+        assert sorted(order) == list(range(30))
+        x = np.concatenate([np.asarray(b[0])[..., 0] for b in tb.epoch(epoch)])
+        y = np.concatenate([np.asarray(b[1]).argmax(1) for b in tb.epoch(epoch)])
+        np.testing.assert_array_equal(x, small_fer.images[order])
+        np.testing.assert_array_equal(y, small_fer.labels[order])
+    assert not np.array_equal(tb.order(0), tb.order(5))
+    with pytest.raises(ValueError, match="no faces"):
+        TrainingBatches(small_fer.images[:0], small_fer.labels[:0])
+
+
+def _first_batch(images, labels, augment, seed, **options):
+    """Return the first batch of epoch 0 and the rows of the faces in it."""
+    tb = TrainingBatches(images, labels, batch_size=len(images), augment=augment, seed=seed, **options)
+    return [np.asarray(t) for t in next(iter(tb.epoch(0)))], tb.order(0)
 
 
 def test_augmentation_changes_faces_within_range(small_fer):
-    x0 = small_fer.images[:10].astype(np.float32)
-    ds = make_dataset(small_fer.images[:10], small_fer.labels[:10], batch_size=10, augment=Augmentation(), seed=1)
-    x, _ = next(iter(ds))
-    x = np.asarray(x)[..., 0]
+    (x, _), rows = _first_batch(small_fer.images[:10], small_fer.labels[:10], Augmentation(), 1)
+    x0 = small_fer.images[:10][rows].astype(np.float32)
+    x = x[..., 0]
     assert x.min() >= 0 and x.max() <= 255
     assert not np.allclose(x, x0)
     flip_only = Augmentation(flip=True, rotation=0, shift=0, zoom=0, brightness=0, contrast=0)
-    xf, _ = next(iter(make_dataset(small_fer.images[:10], small_fer.labels[:10], batch_size=10,
-                                   augment=flip_only, seed=3)))
-    xf = np.asarray(xf)[..., 0]
+    (xf, _), rows = _first_batch(small_fer.images[:10], small_fer.labels[:10], flip_only, 3)
+    x0 = small_fer.images[:10][rows].astype(np.float32)
+    xf = xf[..., 0]
     for i in range(10):  # every face is itself or its mirror image, exactly
         assert np.array_equal(xf[i], x0[i]) or np.array_equal(xf[i], x0[i][:, ::-1])
+    assert not all(np.array_equal(xf[i], x0[i]) for i in range(10))
     assert Augmentation().scaled(0).rotation == 0 and Augmentation.none().is_identity()
 
 
@@ -79,11 +110,11 @@ def test_class_weights_balance():
 
 
 def test_mixup_blends_faces_targets_and_weights_alike(small_fer):
-    x0, y0 = small_fer.images[:10].astype(np.float32), small_fer.labels[:10]
-    w0 = np.arange(1, 11, dtype=np.float32)
     mix_only = replace(Augmentation.none(), mixup=0.4)
-    x, y, w = (np.asarray(t) for t in next(iter(make_dataset(
-        small_fer.images[:10], y0, batch_size=10, augment=mix_only, seed=2, sample_weight=w0))))
+    (x, y, w), rows = _first_batch(small_fer.images[:10], small_fer.labels[:10], mix_only, 2,
+                                   sample_weight=np.arange(1, 11, dtype=np.float32))
+    x0, y0 = small_fer.images[:10][rows].astype(np.float32), small_fer.labels[:10][rows]
+    w0 = np.arange(1, 11, dtype=np.float32)[rows]
     onehot = np.eye(7, dtype=np.float32)[y0]
     # face i is lam_i * face i + (1 - lam_i) * face 9-i; read lam_i off its own class's target, check the rest with it
     lam = np.array([y[i, y0[i]] if y0[i] != y0[9 - i] else np.nan for i in range(10)])
@@ -95,8 +126,7 @@ def test_mixup_blends_faces_targets_and_weights_alike(small_fer):
         np.testing.assert_allclose(w[i], lam[i] * w0[i] + (1 - lam[i]) * w0[9 - i], rtol=1e-4)
         np.testing.assert_allclose(y[i], lam[i] * onehot[i] + (1 - lam[i]) * onehot[9 - i], atol=1e-6)
     np.testing.assert_allclose(y.sum(axis=1), 1, atol=1e-5)
-    again = np.asarray(next(iter(make_dataset(small_fer.images[:10], y0, batch_size=10, augment=mix_only,
-                                              seed=2)))[0])
+    (again, _), _ = _first_batch(small_fer.images[:10], small_fer.labels[:10], mix_only, 2)
     np.testing.assert_array_equal(again, x)  # seeded
 
 
@@ -108,4 +138,4 @@ def test_mixup_setting_is_recorded_only_when_on():
     with pytest.raises(ValueError, match="mixup"):
         Augmentation(mixup=-1)
     with pytest.raises(ValueError, match="needs labels"):
-        make_dataset(np.zeros((2, 48, 48), np.uint8), augment=on)
+        TrainingBatches(np.zeros((2, 48, 48), np.uint8), None, augment=on)

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from emoj_lib.cards import ModelCardError, load_model, read_card, write_card
-from emoj_lib.data.pipeline import Augmentation, make_dataset
+from emoj_lib.data.pipeline import Augmentation, TrainingBatches, make_dataset
+from emoj_lib.errors import RunFolderError
 from emoj_lib.models import build_model
-from emoj_lib.training import TrainConfig, cosine_schedule, fit_model, read_log, train_stage1
+from emoj_lib.training import TrainConfig, cosine_schedule, fit_model, read_log, resume_epoch, train_stage1
 
 SMALL = {"width": 8, "depth": 2, "dense": 32}
 
@@ -41,7 +42,7 @@ def test_training_learns_and_is_seeded(tmp_path, learnable):
     def run(name):
         keras.utils.set_random_seed(5)
         model = build_model("emojnet", **SMALL)
-        ds = make_dataset(train.images, train.labels, batch_size=32, shuffle=True, seed=5)
+        ds = TrainingBatches(train.images, train.labels, batch_size=32, seed=5)
         vds = make_dataset(val.images, val.labels, batch_size=64)
         return fit_model(model, ds, vds, run_dir=tmp_path / name, epochs=4, learning_rate=3e-3, verbose=0)
 
@@ -56,19 +57,51 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+class Starts(TrainingBatches):
+    """Training batches that record the epoch each stream starts at."""
+
+    starts: list
+
+    def stream(self, start_epoch=0):
+        self.starts.append(start_epoch)
+        return super().stream(start_epoch)
+
+
 def test_interrupted_run_resumes_from_last_epoch(tmp_path, learnable):
     train, val = learnable.split("Training"), learnable.split("PublicTest")
-    ds = make_dataset(train.images, train.labels, batch_size=32, shuffle=True, seed=1)
+    ds = Starts(train.images, train.labels, batch_size=32, augment=Augmentation(), seed=1)
+    ds.starts = []
     vds = make_dataset(val.images, val.labels, batch_size=64)
     kwargs = {"run_dir": tmp_path / "r", "epochs": 4, "learning_rate": 1e-3, "verbose": 0}
+    keras.utils.set_random_seed(0)
     with pytest.raises(KeyboardInterrupt):
         fit_model(build_model("emojnet", **SMALL), ds, vds, callbacks=[Interrupt()], **kwargs)
     assert list(read_log(tmp_path / "r").epoch) == [0, 1]
-    assert (tmp_path / "r" / "backup").exists()
+    assert (tmp_path / "r" / "backup").exists() and resume_epoch(tmp_path / "r") == 2
     history = fit_model(build_model("emojnet", **SMALL), ds, vds, **kwargs)
     assert list(history.epoch) == [0, 1, 2, 3]
+    assert ds.starts == [0, 2]  # the resumed run goes on with epoch 2's batches, not the first epoch's again
     assert history.learning_rate.iloc[3] == pytest.approx(cosine_schedule(4, 1e-3)(3), rel=1e-5)
-    assert not (tmp_path / "r" / "backup").exists()
+    assert not (tmp_path / "r" / "backup").exists() and resume_epoch(tmp_path / "r") == 0
+    # the same run without the interruption: the same batches, dropout masks and updates, so the same losses
+    keras.utils.set_random_seed(0)
+    plain = fit_model(build_model("emojnet", **SMALL), ds, vds, **{**kwargs, "run_dir": tmp_path / "plain"})
+    np.testing.assert_allclose(history.loss, plain.loss, rtol=1e-5)
+
+
+def test_a_resume_at_another_epoch_than_the_batches_is_refused(tmp_path, learnable):
+    train, val = learnable.split("Training"), learnable.split("PublicTest")
+    ds = TrainingBatches(train.images, train.labels, batch_size=32, seed=1)
+    vds = make_dataset(val.images, val.labels, batch_size=64)
+    kwargs = {"run_dir": tmp_path / "r", "epochs": 3, "learning_rate": 1e-3, "verbose": 0}
+    with pytest.raises(KeyboardInterrupt):
+        fit_model(build_model("emojnet", **SMALL), ds, vds, callbacks=[Interrupt()], **kwargs)
+    meta = tmp_path / "r" / "backup" / "training_metadata.json"
+    meta.write_text(meta.read_text().replace('"epoch": 2', '"epoch": 1'))  # what Keras restores, unlike the log
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("emoj_lib.training.resume_epoch", lambda run_dir: 2)
+        with pytest.raises(RunFolderError, match=r"resumed at epoch 2 but its batches were prepared for epoch 3"):
+            fit_model(build_model("emojnet", **SMALL), ds, vds, **kwargs)
 
 
 def test_cosine_schedule():

@@ -139,4 +139,5 @@ def test_default_replay_keeps_the_class_the_new_data_lacks(tmp_path, tiny_model,
     assert card["data"]["replay_per_class"]["sad"] > 0 and card["training"]["replay_targets"] == "model"
     before = recall["off"][0]
     assert recall["off"][1] < before - 0.3, recall  # forgotten without replay
-    assert recall["default"][1] >= before - 0.05, recall  # kept with the default replay
+    # kept with the default replay: 20 sad faces, so a face is 0.05; over seeds 0-4 of this setting 0.70-1.00
+    assert recall["default"][1] >= before - 0.2 and recall["default"][1] - recall["off"][1] >= 0.5, recall

@@ -1,10 +1,13 @@
-"""The ``tf.data`` input pipeline: batching, shuffling, seeded augmentation, class weights.
+"""The ``tf.data`` input pipeline: batches, epochs of training batches, seeded augmentation, class weights.
 
-Augmentation is done on whole batches with TensorFlow's *stateless* random ops, whose seeds come from a
-seeded ``tf.data.Dataset.random`` stream: the same seed gives the same batches, epoch after epoch, on
-any machine, whatever the number of threads. Images enter the model as float32 (N, 48, 48, 1) in
-0..255; scaling to 0..1 is the model's first layer, so a face from the webcam and a face from FER2013
-take exactly the same path.
+:func:`make_dataset` gives the batches of a data set in order, once (evaluation, prediction).
+:class:`TrainingBatches` gives training data as a stream of epochs: epoch ``e``'s order and augmentation
+come from stateless random ops seeded by ``(seed, e)`` alone, so a run resumed at epoch ``e`` sees exactly
+the batches an uninterrupted run sees, on any machine, whatever the number of threads. (With ``tf.data``'s
+own reshuffling every resumed run would start again from the first epoch's order and augmentations, and a
+run resumed each session would see the same few epochs over and over.) Images enter the model as float32
+(N, 48, 48, 1) in 0..255; scaling to 0..1 is the model's first layer, so a face from the webcam and a face
+from FER2013 take exactly the same path.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def _augment_batch(x, seed, aug: Augmentation):
 
 
 def _mix_batch(batch: tuple, seed, alpha: float) -> tuple:
-    """mixup on a batch ``(faces, targets[, weights])``: face i blended with face B-1-i (the batch is shuffled).
+    """Apply mixup to a batch ``(faces, targets[, weights])``: face i blended with face B-1-i (the batch is shuffled).
 
     The proportion of each face is drawn from Beta(alpha, alpha) with stateless random ops; the targets and
     weights are blended in the same proportion.
@@ -141,56 +144,14 @@ def _mix_batch(batch: tuple, seed, alpha: float) -> tuple:
     return tuple(mix(t) for t in batch)
 
 
-def make_dataset(
-    images: np.ndarray,
-    labels: np.ndarray | None = None,
-    *,
-    batch_size: int = 64,
-    shuffle: bool = False,
-    augment: Augmentation | None = None,
-    seed: int = 0,
-    n_classes: int = N_EMOTIONS,
-    sample_weight: np.ndarray | None = None,
-    prefetch: bool = True,
-):
-    """Build a ``tf.data.Dataset`` of ``(faces, one-hot targets[, weights])`` batches.
-
-    Parameters
-    ----------
-    images : np.ndarray
-        uint8 faces (N, 48, 48) or (N, 48, 48, 1).
-    labels : np.ndarray, optional
-        Integer labels (N,) (one-hot encoded here) or soft labels (N, n_classes) (used as they are).
-        Without labels the data set yields faces only (for prediction).
-    batch_size : int
-        Faces per batch; the last batch may be smaller.
-    shuffle : bool
-        Shuffle the whole data set, anew each epoch (deterministically under ``seed``).
-    augment : Augmentation, optional
-        Random changes applied to every batch (training only); ``None`` for none.
-    seed : int
-        Seed of the shuffling and of the augmentation.
-    n_classes : int
-        Number of classes of the one-hot targets.
-    sample_weight : np.ndarray, optional
-        A weight per face (N,), e.g. from :func:`class_weights`; yielded as the third element.
-    prefetch : bool
-        Prefetch batches while the model trains.
-
-    Returns
-    -------
-    tf.data.Dataset
-        float32 faces (B, 48, 48, 1) in 0..255 and float32 targets (B, n_classes).
-    """
-    import tensorflow as tf
-
+def _arrays(images: np.ndarray, labels: np.ndarray | None, sample_weight: np.ndarray | None,
+            n_classes: int) -> list[np.ndarray]:
+    """Check and convert faces, targets and weights to the arrays the pipeline batches (x[, y[, w]])."""
     x = np.asarray(images)
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] != 1:
         raise ValueError(f"images must be (N, H, W) or (N, H, W, 1), got shape {x.shape}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
     parts = [x]
     if labels is not None:
         y = np.asarray(labels)
@@ -207,30 +168,153 @@ def make_dataset(
         if labels is None:
             raise ValueError("sample_weight needs labels")
         parts.append(np.asarray(sample_weight, np.float32))
-    ds = tf.data.Dataset.from_tensor_slices(tuple(parts))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    return parts
 
-    def to_float(*t):
-        return (tf.cast(t[0], tf.float32), *t[1:])
 
-    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if augment is not None and augment.mixup and labels is None:
-        raise ValueError("mixup blends the targets too: it needs labels")
-    if augment is not None and not augment.is_identity():
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+def _change(batch: tuple, seed, augment: Augmentation | None) -> tuple:
+    """Augment (then mix) a float32 batch with stateless random ops seeded by ``seed`` (shape [2])."""
+    if augment is None or augment.is_identity():
+        return batch
+    batch = (_augment_batch(batch[0], seed, augment), *batch[1:])
+    return _mix_batch(batch, seed, augment.mixup) if augment.mixup else batch
 
-        def change(t, s):
-            t = (_augment_batch(t[0], s, augment), *t[1:])
-            return _mix_batch(t, s, augment.mixup) if augment.mixup else t
 
-        ds = tf.data.Dataset.zip((ds, seeds)).map(change, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    batch_size: int = 64,
+    n_classes: int = N_EMOTIONS,
+    sample_weight: np.ndarray | None = None,
+    prefetch: bool = True,
+):
+    """Build a ``tf.data.Dataset`` of ``(faces, one-hot targets[, weights])`` batches, in order (one pass).
+
+    For training, see :class:`TrainingBatches` (shuffled, augmented, resumable epochs).
+
+    Parameters
+    ----------
+    images : np.ndarray
+        uint8 faces (N, 48, 48) or (N, 48, 48, 1).
+    labels : np.ndarray, optional
+        Integer labels (N,) (one-hot encoded here) or soft labels (N, n_classes) (used as they are).
+        Without labels the data set yields faces only (for prediction).
+    batch_size : int
+        Faces per batch; the last batch may be smaller.
+    n_classes : int
+        Number of classes of the one-hot targets.
+    sample_weight : np.ndarray, optional
+        A weight per face (N,), e.g. from :func:`class_weights`; yielded as the third element.
+    prefetch : bool
+        Prefetch batches while the model works.
+
+    Returns
+    -------
+    tf.data.Dataset
+        float32 faces (B, 48, 48, 1) in 0..255 and float32 targets (B, n_classes).
+    """
+    import tensorflow as tf
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    parts = _arrays(images, labels, sample_weight, n_classes)
+    ds = tf.data.Dataset.from_tensor_slices(tuple(parts)).batch(batch_size)
+    ds = ds.map(lambda *t: (tf.cast(t[0], tf.float32), *t[1:]), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
     if len(parts) == 1:
         ds = ds.map(lambda t: t)  # faces alone, not a 1-tuple
-    if prefetch:
-        ds = ds.prefetch(tf.data.AUTOTUNE)
-    return ds
+    return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
+
+
+class TrainingBatches:
+    """Training data as epochs of shuffled, augmented batches, each epoch a function of ``(seed, epoch)`` alone.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        uint8 faces (N, 48, 48) or (N, 48, 48, 1).
+    targets : np.ndarray
+        Integer labels (N,) or soft labels (N, n_classes).
+    batch_size : int
+        Faces per batch; the last batch of an epoch may be smaller.
+    augment : Augmentation, optional
+        Random changes applied to every batch; ``None`` for none.
+    seed : int
+        Seed of the order and of the augmentation of every epoch.
+    sample_weight : np.ndarray, optional
+        A weight per face (N,), yielded as the third element.
+    n_classes : int
+        Number of classes of the one-hot targets.
+
+    Notes
+    -----
+    Epoch ``e`` visits every face once, in the order of a stateless shuffle seeded by ``(seed, e)``; batch
+    ``b`` of it is augmented with seeds folded from ``(seed, e)`` and ``b``. :func:`emoj_lib.training.fit_model`
+    starts the stream at the epoch a run resumes from.
+    """
+
+    def __init__(self, images: np.ndarray, targets: np.ndarray, *, batch_size: int = 64,
+                 augment: Augmentation | None = None, seed: int = 0, sample_weight: np.ndarray | None = None,
+                 n_classes: int = N_EMOTIONS) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if augment is not None and augment.mixup and targets is None:
+            raise ValueError("mixup blends the targets too: it needs labels")
+        self.parts = _arrays(images, targets, sample_weight, n_classes)
+        if len(self.parts[0]) == 0:
+            raise ValueError("no faces to train on")
+        self.batch_size, self.augment, self.seed = int(batch_size), augment, int(seed)
+
+    def __len__(self) -> int:
+        return len(self.parts[0])
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches in an epoch."""
+        return math.ceil(len(self) / self.batch_size)
+
+    def _key(self, epoch):
+        import tensorflow as tf
+
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(epoch, tf.int64)])
+
+    def _order(self, key):
+        import tensorflow as tf
+
+        return tf.random.experimental.stateless_shuffle(tf.range(len(self), dtype=tf.int64), seed=key)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """Return the rows of the faces in the order epoch ``epoch`` visits them."""
+        return self._order(self._key(epoch)).numpy()
+
+    def _epoch(self, tensors: tuple, epoch):
+        import tensorflow as tf
+
+        key = self._key(epoch)
+        order = self._order(key)
+        batches = tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size),
+                                       tf.data.Dataset.range(self.steps_per_epoch)))
+
+        def load(rows, b):
+            batch = tuple(tf.gather(t, rows) for t in tensors)
+            batch = (tf.cast(batch[0], tf.float32), *batch[1:])
+            return _change(batch, tf.random.experimental.stateless_fold_in(key, b), self.augment)
+
+        return batches.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def epoch(self, epoch: int):
+        """Return the batches of one epoch (a finite ``tf.data.Dataset``)."""
+        import tensorflow as tf
+
+        return self._epoch(tuple(tf.constant(t) for t in self.parts), epoch)
+
+    def stream(self, start_epoch: int = 0):
+        """Return the endless stream of batches from epoch ``start_epoch`` on (fit with :attr:`steps_per_epoch`)."""
+        import tensorflow as tf
+
+        tensors = tuple(tf.constant(t) for t in self.parts)
+        epochs = tf.data.Dataset.range(int(start_epoch), 2**62)
+        return epochs.flat_map(lambda e: self._epoch(tensors, e)).prefetch(tf.data.AUTOTUNE)
 
 
 def class_weights(labels: np.ndarray, n_classes: int = N_EMOTIONS, power: float = 1.0) -> dict[int, float]:
