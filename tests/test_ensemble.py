@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -91,11 +92,12 @@ def test_distill_a_student_from_a_teacher_ensemble(learnable, tmp_path):
     teacher = Ensemble([band_teacher, band_teacher])
     train, test = learnable.split("Training"), learnable.split("PrivateTest")
     assert (predict_proba(teacher, test.images).argmax(1) == test.labels).mean() == 1.0
+    keras.utils.set_random_seed(0)  # the student's first weights (agreement over seeds 0-5: 0.43-0.80)
     student = build_model("emojnet", width=8, depth=2, dense=32, bn_momentum=0.8)
     before = (predict_proba(student, test.images).argmax(1) == test.labels).mean()
-    result = distill(teacher, student, train, learnable.split("PublicTest"), run_dir=tmp_path / "s", epochs=6,
+    result = distill(teacher, student, train, learnable.split("PublicTest"), run_dir=tmp_path / "s", epochs=10,
                      learning_rate=5e-3, temperature=2.0, label_weight=0.0, batch_size=32, verbose=0)
-    assert result.targets.shape == (len(train), 7) and len(result.history) == 6
+    assert result.targets.shape == (len(train), 7) and len(result.history) == 10
     np.testing.assert_allclose(result.targets.max(axis=1), result.targets[0].max())  # softened, not one-hot
     assert result.targets.max() < 0.7
     agree = (predict_proba(result.model, test.images).argmax(1) == predict_proba(teacher, test.images).argmax(1))
