@@ -364,8 +364,13 @@ def test_journal_delete_asks_first(small_journal):
     assert done.returncode == 0 and target not in small_journal.read(pixels=False).entries.index
     assert "removed personal-v1, made from it; the journal now reads faces with emoj_fer2013.keras" in done.stdout
     assert not personal.exists()
+    assert "exports" not in done.stdout
+    (small_journal.folder / "exports").mkdir()
+    (small_journal.folder / "exports" / "emoj-journal.csv").write_text("entry_id\n")
     done = emoj("journal", "delete", entries.index[0], "--yes", "--journal", small_journal.folder)
     assert done.returncode == 0 and len(small_journal.read(pixels=False).entries) == 1
+    assert "exports you made earlier" in done.stdout
+    assert (small_journal.folder / "exports" / "emoj-journal.csv").is_file()
 
 
 def test_journal_export_writes_csv_and_report(small_journal, tmp_path):

@@ -521,8 +521,14 @@ def test_history_deletes_after_a_confirmation(tmp_path):
     view.editor.confirm_button.click()
     assert target.entry_id not in journal.read().entries.index and len(view.faces.children) == 3
     assert "Deleted entry" in view.message.value and view.editor.layout.display == "none"
+    assert "Exports" not in view.message.value  # none made
     pixels = " ".join(str(v) for v in target.face.ravel())
     assert pixels.encode() not in journal.path.read_bytes()
+    exported = view.export()
+    view.edit(entries[0].entry_id)
+    view.editor.delete_button.click()
+    view.editor.confirm_button.click()
+    assert "Exports you made earlier" in view.message.value and all(p.is_file() for p in exported)  # left as made
 
 
 # --- the model -----------------------------------------------------------------------------------------------------

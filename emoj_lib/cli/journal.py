@@ -152,6 +152,7 @@ def _confirm(question: str) -> bool:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """Delete an entry for good: its face, photo and the personal models made from it (asks first unless --yes)."""
+    from emoj_lib.journal import earlier_exports, exports_dir
     from emoj_lib.journal.report import entries_table, short_id
     from emoj_lib.personal import journal_model, models_made_from
 
@@ -171,6 +172,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if removed:
         print(f"removed {_names(removed)}, made from it; the journal now reads faces with "
               f"{journal_model(journal.folder)[0].name} (`emoj journal personalize` makes a new version)")
+    if earlier_exports(journal.folder):
+        print(f"exports you made earlier in {exports_dir(journal.folder)} are your copies and are left as they are")
     return 0
 
 

@@ -34,7 +34,7 @@ from emoj_lib.journal.analytics import (
     weekly_mix,
 )
 from emoj_lib.journal.entry import SOURCES, Entry
-from emoj_lib.journal.export import EXPORT_COLUMNS, export_csv
+from emoj_lib.journal.export import EXPORT_COLUMNS, earlier_exports, export_csv, exports_dir
 from emoj_lib.journal.fileformat import AMENDABLE, COLUMNS, SCHEMA_VERSION, escape_text, unescape_text
 from emoj_lib.journal.files import PermissionNotice, make_private, private_dir, secure_open, write_private
 from emoj_lib.journal.photos import PHOTOS
@@ -62,9 +62,11 @@ __all__ = [
     "correction_rate",
     "correction_table",
     "daily_mood",
+    "earlier_exports",
     "effective_emotion",
     "escape_text",
     "export_csv",
+    "exports_dir",
     "make_private",
     "mood_vectors",
     "plot_calendar",

@@ -30,6 +30,21 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 _TEXT = ("note", "model", "model_version")
 
 
+def exports_dir(journal_folder: str | os.PathLike[str]) -> Path:
+    """Return the folder the journal app exports to by default (``<journal>/exports``).
+
+    Exports are the user's own copies: deleting an entry leaves them as they are, and says so when there are
+    any (:func:`earlier_exports`).
+    """
+    return Path(journal_folder) / "exports"
+
+
+def earlier_exports(journal_folder: str | os.PathLike[str]) -> list[Path]:
+    """Return the files in :func:`exports_dir` (none if it does not exist)."""
+    folder = exports_dir(journal_folder)
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
 def export_table(data: JournalData) -> pd.DataFrame:
     """Return the entries as the text table :func:`export_csv` writes (spreadsheet-safe, no pixels)."""
     e = data.entries

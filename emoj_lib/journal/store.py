@@ -352,7 +352,8 @@ class Journal:
         it happened. Nothing of the entry remains in the journal folder: backups made by
         :func:`~emoj_lib.journal.repair.repair_journal` are cleaned too, and the personal models made from
         the entry are removed (:func:`~emoj_lib.personal.finetune.forget_entry`; the journal then uses
-        its latest remaining version, or the shipped model).
+        its latest remaining version, or the shipped model). Exports the user made
+        (:func:`~emoj_lib.journal.export.exports_dir`) are their copies and are left as they are.
 
         Parameters
         ----------

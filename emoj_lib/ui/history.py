@@ -25,6 +25,8 @@ from emoj_lib.data.pixels import parse_pixels
 from emoj_lib.journal import (
     Journal,
     JournalWarning,
+    earlier_exports,
+    exports_dir,
     plot_calendar,
     plot_corrections,
     plot_mood,
@@ -419,6 +421,9 @@ class HistoryView(widgets.VBox):
                     "makes a new one).")
             if self.on_models_removed is not None:
                 self.on_models_removed(models)
+        if earlier_exports(self.journal.folder):
+            also += (f" Exports you made earlier (in <code>{escape(exports_dir(self.journal.folder))}</code>) are "
+                     "your copies and are left as they are.")
         self._say(f"Deleted entry {escape(short_id(entry_id))}: its face and photo are gone from your journal "
                   f"folder.{also}")
         return True
@@ -431,7 +436,7 @@ class HistoryView(widgets.VBox):
         from emoj_lib.journal import export_csv
         from emoj_lib.journal.report import write_report
 
-        out = Path(folder) if folder is not None else self.journal.folder / "exports"
+        out = Path(folder) if folder is not None else exports_dir(self.journal.folder)
         stem = "emoj-journal-" + datetime.now().strftime("%Y%m%d-%H%M%S")
         try:
             out.mkdir(mode=0o700, parents=True, exist_ok=True)
