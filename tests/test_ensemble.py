@@ -61,6 +61,26 @@ def test_recognizer_over_several_models(tiny_model, second_model, learnable):
         Recognizer([tiny_model, second_model])
 
 
+def test_evaluate_command_reports_the_ensemble(tiny_model, second_model, learnable, tmp_path):
+    import json
+
+    from emoj_lib.cli import main
+    from emoj_lib.data import write_fer_csv
+    from emoj_lib.evaluation import confusion_matrix
+    from emoj_lib.recognizer import Recognizer
+
+    csv = write_fer_csv(tmp_path / "faces.csv", learnable.images, learnable.labels, learnable.usage)
+    assert main(["evaluate", str(tiny_model), str(second_model), "--fer", str(csv), "--split", "PrivateTest",
+                 "--no-tta", "--out", str(tmp_path / "rep")]) == 0
+    report = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    test = learnable.split("PrivateTest")
+    a, b = Recognizer(tiny_model).predict(test.images), Recognizer(second_model).predict(test.images)
+    expected = confusion_matrix(test.labels, (a + b) / 2).to_dict(orient="index")
+    assert expected != confusion_matrix(test.labels, a).to_dict(orient="index")  # the test can tell them apart
+    assert report["splits"]["PrivateTest"]["confusion"] == expected
+    assert "second" in report["model"]
+
+
 def test_soft_targets_soften_and_mix():
     def model(x):
         p = np.full((len(x), 7), 0.02, np.float32)

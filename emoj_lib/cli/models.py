@@ -20,21 +20,27 @@ from emoj_lib.inference import TTA_MODES
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a model on a FER-format CSV and write the report (metrics.json and figures)."""
+    """Evaluate a model (or several as one ensemble) on a FER-format CSV and write the report.
+
+    The report is ``metrics.json`` and figures; several models are read as :class:`~emoj_lib.recognizer.Recognizer`
+    reads them: the mean of their probabilities, refused when their cards say they are fed differently.
+    """
     import pandas as pd
 
-    from emoj_lib.cards import load_model
     from emoj_lib.data import read_fer_csv
+    from emoj_lib.ensemble import Ensemble
     from emoj_lib.evaluation import evaluation_report
+    from emoj_lib.recognizer import Recognizer
 
-    model, card = load_model(args.model)
+    rec = Recognizer(args.model, fast=False)
     data = read_fer_csv(args.fer or cfg.fer2013_path(), usage=args.split or None)
-    out = args.out or cfg.REPORTS_DIR / f"eval-{args.model.stem}"
+    out = args.out or cfg.REPORTS_DIR / ("eval-" + "+".join(p.stem for p in rec.model_paths))
     tta = "none" if args.no_tta else args.tta
-    passes = 1 + {"none": 0, "flip": 2, "tencrop": 10}[tta]  # plain, then every view of the TTA
+    passes = (1 + {"none": 0, "flip": 2, "tencrop": 10}[tta]) * len(rec.model_paths)  # plain, then each TTA view
     with progress_bar(int((data.labels >= 0).sum()) * passes, "evaluating", unit="face") as bar:
-        report = evaluation_report(CountingModel(model, bar), data, out, tta=tta,
-                                   name=card.get("name", args.model.stem))
+        counted = (Ensemble([CountingModel(m, bar) for m in rec.model.members], rec.model.weights)
+                   if isinstance(rec.model, Ensemble) else CountingModel(rec.model, bar))
+        report = evaluation_report(counted, data, out, tta=tta, name=rec.name)
     print(pd.DataFrame(report["table"]).T.round(4).to_string())
     print(f"report: {out}")
     return 0
@@ -133,7 +139,8 @@ def register(sub) -> None:
     """Add ``emoj evaluate``, ``emoj predict`` and ``emoj export``."""
     ev = add_command(sub, "evaluate", cmd_evaluate,
                      "evaluate a model: accuracy table, per-class report, confusion matrices")
-    ev.add_argument("model", type=cfg.model_path, help=MODEL_ARG_HELP)
+    ev.add_argument("model", nargs="+", type=cfg.model_path,
+                    help=MODEL_ARG_HELP + "; several: their ensemble (the mean of their probabilities)")
     ev.add_argument("--fer", type=Path, default=None, help="FER-format CSV (default: the shared FER2013)")
     ev.add_argument("--split", nargs="*", default=None, help="splits to report (default: all)")
     ev.add_argument("--tta", choices=TTA_MODES, default="flip",
