@@ -27,7 +27,7 @@ from emoj_lib.data.people import layout_people, read_people
 from emoj_lib.data.pipeline import Augmentation, TrainingBatches, class_weights, make_dataset
 from emoj_lib.data.sampling import stratified_sample, stratified_split
 from emoj_lib.displays import ComparisonDisplay, ConfusionMatrixDisplay, HistoryDisplay
-from emoj_lib.distill import distill, soft_targets
+from emoj_lib.distill import distill, soft_targets, teacher_probabilities
 from emoj_lib.ensemble import Ensemble
 from emoj_lib.errors import (
     DataFormatError,
@@ -164,6 +164,7 @@ __all__ = [
     "save_explanation",
     "save_face_set",
     "soft_targets",
+    "teacher_probabilities",
     "stratified_sample",
     "stratified_split",
     "train_stage1",

@@ -5,7 +5,8 @@ temperature and mixed with the true labels) become the student's soft targets; t
 :func:`emoj_lib.training.fit_model` (resumable run folder, log, best weights), validated on true labels.
 
 Softening: ``p ** (1 / T)`` renormalised equals ``softmax(logits / T)`` exactly, so the teacher's logits are
-not needed.
+not needed. Each teacher's probabilities are kept beside the run folders (:data:`TEACHER_CACHE`), so that
+students taught by the same teachers with other settings do not wait for them again.
 
 >>> teacher = Ensemble([m1, m2, m3])  # doctest: +SKIP
 >>> result = distill(teacher, build_model("emojnet"), train, val, run_dir="runs/distill")  # doctest: +SKIP
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,9 @@ import pandas as pd
 
 from emoj_lib.data.fer import FerData
 from emoj_lib.data.pipeline import Augmentation
+
+TEACHER_CACHE = "teacher-probabilities"
+"""Beside a distillation's run folder: each teacher's probabilities (:func:`teacher_probabilities`)."""
 
 
 def soft_targets(teacher, faces: np.ndarray, *, temperature: float = 1.0, tta: str = "flip",
@@ -52,11 +57,26 @@ def soft_targets(teacher, faces: np.ndarray, *, temperature: float = 1.0, tta: s
     """
     from emoj_lib.inference import predict_proba
 
+    _check_softening(temperature, labels, label_weight)  # before the teacher's minutes of work
+    return soften(predict_proba(teacher, faces, tta=tta, batch_size=batch_size), temperature=temperature,
+                  labels=labels, label_weight=label_weight)
+
+
+def _check_softening(temperature: float, labels: np.ndarray | None, label_weight: float) -> None:
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     if not 0 <= label_weight <= 1 or (label_weight > 0 and labels is None):
         raise ValueError("label_weight must be in 0..1, and needs labels when above 0")
-    p = predict_proba(teacher, faces, tta=tta, batch_size=batch_size).astype(np.float64)
+
+
+def soften(proba: np.ndarray, *, temperature: float = 1.0, labels: np.ndarray | None = None,
+           label_weight: float = 0.0) -> np.ndarray:
+    """Return a teacher's probabilities (N, 7) as soft targets: softened by ``temperature``, mixed with labels.
+
+    See :func:`soft_targets`, which computes the probabilities first.
+    """
+    _check_softening(temperature, labels, label_weight)
+    p = np.asarray(proba, np.float64)
     if temperature != 1:
         p = np.power(np.clip(p, 1e-12, 1), 1 / temperature)
         p /= p.sum(axis=1, keepdims=True)
@@ -88,17 +108,53 @@ def _cached_targets(run_dir: Path, settings: dict[str, Any], make) -> np.ndarray
     return targets
 
 
+def taught_faces(train: FerData, label_weight: float) -> FerData:
+    """Return the training faces a student learns from: the labelled ones when labels mix into the targets."""
+    return train.subset(train.labels >= 0) if label_weight > 0 else train
+
+
+def teacher_probabilities(paths: list[Path], models: list, faces: FerData, *, tta: str,
+                          cache_dir: Path | None = None, batch_size: int = 256) -> np.ndarray:
+    """Return the mean of several teachers' probabilities (N, 7) for faces: an :class:`~emoj_lib.ensemble.Ensemble`'s reading.
+
+    Each teacher's probabilities are kept in ``cache_dir`` (when given), one file per model file (its SHA-256),
+    test-time augmentation and faces, so that another student taught by the same teacher (another temperature,
+    another shape) does not compute them again: with ten-crop on FER2013 Training that takes about 13 minutes
+    per teacher on two cores.
+    """
+    from emoj_lib.cards import file_sha256
+    from emoj_lib.inference import predict_proba
+    from emoj_lib.training import data_fingerprint
+
+    fingerprint = data_fingerprint(faces)[:16]
+    probas = []
+    for path, model in zip(paths, models, strict=True):
+        cached = None if cache_dir is None else \
+            Path(cache_dir) / f"{file_sha256(path)[:16]}-{tta}-{fingerprint}.npy"
+        p = np.load(cached) if cached is not None and cached.is_file() else None
+        if p is None or p.shape != (len(faces), 7):
+            p = predict_proba(model, faces.images, tta=tta, batch_size=batch_size)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                part = cached.with_name(cached.stem + ".part.npy")
+                np.save(part, p)
+                part.replace(cached)
+        probas.append(np.asarray(p, np.float64))
+    return np.mean(probas, axis=0).astype(np.float32)
+
+
 def distill(teacher, student, train: FerData, val: FerData | None = None, *, run_dir: str | Path,
             epochs: int = 30, learning_rate: float = 1e-3, temperature: float = 2.0, label_weight: float = 0.3,
             tta: str = "flip", batch_size: int = 64, augmentation=None, weight_decay: float = 1e-4,
             min_learning_rate: float = 0.0, warmup_epochs: int = 0, patience: int | None = None,
-            seed: int = 0, verbose: int = 2, callbacks: list | None = None) -> DistillResult:
+            seed: int = 0, verbose: int = 2, callbacks: list | None = None,
+            teacher_proba: Callable[[], np.ndarray] | None = None) -> DistillResult:
     """Train ``student`` on ``teacher``'s soft targets for ``train``'s faces; return the student and its log.
 
     Parameters
     ----------
     teacher : keras.Model or callable
-        The teacher (e.g. an Ensemble of stage-1 models).
+        The teacher (e.g. an Ensemble of stage-1 models); unused when ``teacher_proba`` is given.
     student : keras.Model
         A model from :func:`emoj_lib.models.build_model` (fresh, or trained already to continue from); trained
         in place.
@@ -116,6 +172,10 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
         Random changes of the training faces (None: none).
     callbacks : list, optional
         More Keras callbacks (e.g. a progress bar).
+    teacher_proba : callable, optional
+        Returns the teacher's probabilities (with ``tta``) for :func:`taught_faces` of ``train`` (e.g. from
+        :func:`teacher_probabilities`' cache); called only when the run folder holds no targets for these
+        settings. None: the teacher reads the faces.
     """
     import keras
 
@@ -124,12 +184,21 @@ def distill(teacher, student, train: FerData, val: FerData | None = None, *, run
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    labelled = train.subset(train.labels >= 0) if label_weight > 0 else train
+    labelled = taught_faces(train, label_weight)
     settings = {"faces": data_fingerprint(labelled), "temperature": temperature, "tta": tta,
                 "label_weight": label_weight}
-    targets = _cached_targets(run_dir, settings, lambda: soft_targets(
-        teacher, labelled.images, temperature=temperature, tta=tta,
-        labels=labelled.labels if label_weight > 0 else None, label_weight=label_weight))
+    labels = labelled.labels if label_weight > 0 else None
+
+    def make() -> np.ndarray:
+        if teacher_proba is None:
+            return soft_targets(teacher, labelled.images, temperature=temperature, tta=tta, labels=labels,
+                                label_weight=label_weight)
+        proba = teacher_proba()
+        if proba.shape != (len(labelled), 7):
+            raise ValueError(f"the teacher's probabilities have shape {proba.shape}, not ({len(labelled)}, 7)")
+        return soften(proba, temperature=temperature, labels=labels, label_weight=label_weight)
+
+    targets = _cached_targets(run_dir, settings, make)
     keras.utils.set_random_seed(seed)
     ds = TrainingBatches(labelled.images, targets, batch_size=batch_size, augment=augmentation, seed=seed)
     vds = None
@@ -249,7 +318,6 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
     from emoj_lib import config as cfg
     from emoj_lib.cards import file_sha256, load_model, make_card, write_card
     from emoj_lib.data import read_fer_csv
-    from emoj_lib.ensemble import Ensemble
     from emoj_lib.evaluation import evaluate_splits
     from emoj_lib.training import (
         TrainConfig,
@@ -272,17 +340,21 @@ def train_student(teachers: list[str | Path], config: DistillConfig | None = Non
                                  "init": None if init is None else file_sha256(init), **config.to_dict()},
                        "distill.json")
     loaded = [load_model(p) for p in paths]
-    teacher = loaded[0][0] if len(loaded) == 1 else Ensemble([m for m, _ in loaded])
     fer = fer if fer is not None else read_fer_csv(fer_path or cfg.fer2013_path())
     prepared = stage1_data(fer, TrainConfig(drop_blank=config.drop_blank, seed=config.seed))
     train, val = prepared["train"], prepared["val"]
     student, architecture, hyperparameters = _student(loaded[0][1], config, None if init is None else Path(init))
-    result = distill(teacher, student, train, val, run_dir=run_dir, epochs=config.epochs,
+
+    def proba() -> np.ndarray:
+        return teacher_probabilities(paths, [m for m, _ in loaded], taught_faces(train, config.label_weight),
+                                     tta=config.tta, cache_dir=run_dir.parent / TEACHER_CACHE)
+
+    result = distill(None, student, train, val, run_dir=run_dir, epochs=config.epochs,
                      learning_rate=config.learning_rate, min_learning_rate=config.min_learning_rate,
                      warmup_epochs=config.warmup_epochs, temperature=config.temperature,
                      label_weight=config.label_weight, tta=config.tta, batch_size=config.batch_size,
                      augmentation=config.augmentation, weight_decay=config.weight_decay, patience=config.patience,
-                     seed=config.seed, verbose=verbose, callbacks=callbacks)
+                     seed=config.seed, verbose=verbose, callbacks=callbacks, teacher_proba=proba)
     metrics = evaluate_splits(result.model, fer, tta=True)
     card = make_card(
         name=run_dir.name, stage=1, architecture=architecture,

@@ -146,12 +146,44 @@ def test_train_student_from_model_files_keeps_its_card_and_resumes(learnable, ti
     def no_teacher(*args, **kwargs):
         raise AssertionError("the targets of a resumed run are read back, not computed again")
 
-    monkeypatch.setattr(sys.modules["emoj_lib.distill"], "soft_targets", no_teacher)  # the package exports distill()
+    distill_module = sys.modules["emoj_lib.distill"]  # the package's distill is the function
+    monkeypatch.setattr(distill_module, "teacher_probabilities", no_teacher)
     again = train_student([tiny_model, tiny_model], config, init=tiny_model, fer=learnable,
                           run_dir=tmp_path / "d", verbose=0)
     assert len(again.history) == 2
     with pytest.raises(RunFolderError, match="temperature"):
         train_student([tiny_model], DistillConfig(epochs=2, temperature=3.0), fer=learnable, run_dir=tmp_path / "d")
+
+
+def test_students_of_the_same_teachers_share_their_probabilities(learnable, tiny_model, second_model, tmp_path):
+    from emoj_lib.cards import load_model
+    from emoj_lib.data.pipeline import Augmentation
+    from emoj_lib.distill import TEACHER_CACHE, DistillConfig, soften, taught_faces, train_student
+    from emoj_lib.training import TrainConfig, stage1_data
+
+    config = DistillConfig(epochs=1, batch_size=32, augmentation=Augmentation.none(), tta="flip")
+    train_student([tiny_model, second_model], config, init=tiny_model, fer=learnable, run_dir=tmp_path / "a",
+                  verbose=0)
+    faces = taught_faces(stage1_data(learnable, TrainConfig())["train"], config.label_weight)
+    teacher = Ensemble([load_model(tiny_model)[0], load_model(second_model)[0]])
+    expected = soft_targets(teacher, faces.images, temperature=2.0, tta="flip", labels=faces.labels,
+                            label_weight=0.3)
+    np.testing.assert_allclose(np.load(tmp_path / "a" / "targets.npy"), expected, atol=1e-5)  # the ensemble's
+    cached = sorted((tmp_path / TEACHER_CACHE).iterdir())
+    assert len(cached) == 2 and all(f.suffix == ".npy" and ".part" not in f.name for f in cached)
+
+    planted = np.zeros((len(faces), 7), np.float32)
+    planted[:, 2] = 1  # what a student taught from the cache would learn, whatever the teachers say
+    for f in cached:
+        np.save(f, planted)
+    hotter = DistillConfig(epochs=1, batch_size=32, augmentation=Augmentation.none(), tta="flip", temperature=3.0)
+    train_student([tiny_model, second_model], hotter, init=tiny_model, fer=learnable, run_dir=tmp_path / "b",
+                  verbose=0)
+    np.testing.assert_allclose(np.load(tmp_path / "b" / "targets.npy"),
+                               soften(planted, temperature=3.0, labels=faces.labels, label_weight=0.3), atol=1e-6)
+    ten = DistillConfig(epochs=1, batch_size=32, augmentation=Augmentation.none(), tta="none")
+    train_student([tiny_model], ten, init=tiny_model, fer=learnable, run_dir=tmp_path / "c", verbose=0)
+    assert len(list((tmp_path / TEACHER_CACHE).iterdir())) == 3  # another augmentation is another reading
 
 
 def test_train_student_of_another_shape_records_its_own(learnable, tiny_model, tmp_path):
