@@ -115,7 +115,7 @@ def taught_faces(train: FerData, label_weight: float) -> FerData:
 
 def teacher_probabilities(paths: list[Path], models: list, faces: FerData, *, tta: str,
                           cache_dir: Path | None = None, batch_size: int = 256) -> np.ndarray:
-    """Return the mean of several teachers' probabilities (N, 7) for faces: an :class:`~emoj_lib.ensemble.Ensemble`'s reading.
+    """Return several teachers' mean probabilities (N, 7) for faces: a :class:`~emoj_lib.ensemble.Ensemble`'s reading.
 
     Each teacher's probabilities are kept in ``cache_dir`` (when given), one file per model file (its SHA-256),
     test-time augmentation and faces, so that another student taught by the same teacher (another temperature,
