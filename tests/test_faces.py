@@ -342,6 +342,24 @@ def test_no_face_on_photos_without_a_human_face(expected: dict[str, str], detect
     assert {name: detected[name] for name in no_face} == {name: [] for name in no_face}
 
 
+def test_photo_table_reads_the_column_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# photos\n\n| file | faces | expression |\n|---|---|---|\n| a.jpg | 1 | happy |\n| b.jpg | 0 | none |\n",
+        encoding="utf-8")
+    assert read_photo_table(tmp_path) == {"a.jpg": "1", "b.jpg": "0"}
+    assert read_photo_table(tmp_path, "expression") == {"a.jpg": "happy", "b.jpg": "none"}
+    with pytest.raises(KeyError, match="no column 'mood'"):
+        read_photo_table(tmp_path, "mood")
+
+
+@pytest.mark.shared_data
+def test_the_shared_photos_coarse_labels(photos: Path) -> None:
+    """``benchmarks/bench_models.py`` scores models on these: 18 happy and 20 neutral photos."""
+    labels = read_photo_table(photos, "expression")
+    assert sorted(labels) == sorted(read_photo_table(photos))
+    assert {e: list(labels.values()).count(e) for e in ("happy", "neutral")} == {"happy": 18, "neutral": 20}
+
+
 @pytest.mark.shared_data
 @pytest.mark.parametrize("half", ["fit", "score"])
 def test_exact_face_counts_on_each_half(expected: dict[str, str], detected: dict[str, list[Box]], half: str) -> None:

@@ -28,19 +28,27 @@ CALIBRATION_SIDES: tuple[int, ...] = (400, 480, 560, 640)
 _INTERPOLATIONS = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC)
 
 
-def read_photo_table(folder: str | os.PathLike[str]) -> dict[str, str]:
-    """Return file name -> ``faces`` column of the photo folder's ``README.md`` table.
+def read_photo_table(folder: str | os.PathLike[str], column: str = "faces") -> dict[str, str]:
+    """Return file name -> one column of the photo folder's ``README.md`` table.
 
     Parameters
     ----------
     folder : str or PathLike
         The folder (``shared/data/photos``).
+    column : str
+        ``"faces"`` (the count by eye) or another column, e.g. ``"expression"`` (a coarse label judged by
+        eye: ``happy``, ``neutral``, ``mixed`` or ``none``).
 
     Returns
     -------
     dict
-        E.g. ``{"deepface__img1.jpg": "1", ..., "deepface__selfie-many-people.jpg": "7+"}``; only the values
-        "0", "1" and "2" are exact counts.
+        E.g. ``{"deepface__img1.jpg": "1", ..., "deepface__selfie-many-people.jpg": "7+"}`` for the faces;
+        only the values "0", "1" and "2" are exact counts.
+
+    Raises
+    ------
+    KeyError
+        If the table has no such column.
 
     """
     table: dict[str, str] = {}
@@ -51,8 +59,10 @@ def read_photo_table(folder: str | os.PathLike[str]) -> dict[str, str]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if header is None:
             header = cells
+            if column not in header:
+                raise KeyError(f"{Path(folder) / 'README.md'}: the table has no column {column!r} ({header})")
         elif cells[0] and not set(cells[0]) <= set("-: "):
-            table[cells[header.index("file")]] = cells[header.index("faces")]
+            table[cells[header.index("file")]] = cells[header.index(column)]
     return table
 
 
