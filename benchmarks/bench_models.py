@@ -37,24 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from emoj_lib.config import photos_dir
-from emoj_lib.errors import NoFaceError
 from emoj_lib.evaluation import accuracy, macro_f1
-from emoj_lib.faces import find_faces
 from emoj_lib.faces.calibration import read_photo_table
 from emoj_lib.labels import EMOTIONS
+from emoj_lib.personal.people import largest_face_crops
 from emoj_lib.recognizer import Recognizer
-
-
-def crops(paths: list[str], face_options: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Return the largest face's crop of each photo (N, 48, 48) and the mask of photos where one was found."""
-    out, found = [], np.zeros(len(paths), bool)
-    for i, path in enumerate(paths):
-        try:
-            out.append(find_faces(path, policy="largest", **face_options)[0].crop)
-            found[i] = True
-        except NoFaceError:
-            pass
-    return (np.stack(out) if out else np.zeros((0, 48, 48), np.uint8)), found
 
 
 def people_figures(pred: np.ndarray, labels: np.ndarray, persons: np.ndarray) -> dict[str, float]:
@@ -103,7 +90,8 @@ def main() -> None:
         rec = Recognizer(spec.split("+"), tta=args.tta, fast=False)
         key = json.dumps(rec.face_options, sort_keys=True, default=str)
         if key not in cache:
-            cache[key] = (*crops(list(people["path"]), rec.face_options), *crops(photo_paths, rec.face_options))
+            cache[key] = (*largest_face_crops(people["path"], rec.face_options),
+                          *largest_face_crops(photo_paths, rec.face_options))
         j_crops, j_found, p_crops, p_found = cache[key]
         j_pred, p_pred = rec.predict(j_crops).argmax(1), rec.predict(p_crops).argmax(1)
         j_labels = people["label"].to_numpy()[j_found]

@@ -361,6 +361,26 @@ def test_the_shared_photos_coarse_labels(photos: Path) -> None:
 
 
 @pytest.mark.shared_data
+def test_people_faces_keep_the_largest_face_and_list_photos_without_one(photos: Path, tmp_path: Path) -> None:
+    """``read_people_faces`` (the JAFFE benchmarks' reader): one crop per photo with a face, the others listed."""
+    from emoj_lib.personal.people import largest_face_crops, read_people_faces
+    from emoj_lib.recognizer import Recognizer
+
+    couple, cat = photos / "deepface__couple.jpg", photos / "skimage__coffee.png"
+    for emotion, photo in (("happy", couple), ("neutral", cat)):
+        (tmp_path / "P" / emotion).mkdir(parents=True)
+        (tmp_path / "P" / emotion / photo.name).symlink_to(photo)
+    rec = Recognizer()
+    faces = read_people_faces(tmp_path, rec)
+    assert faces.labels.tolist() == [3] and faces.person.tolist() == ["P"] and faces.crops.shape == (1, 48, 48)
+    assert [Path(m).name for m in faces.missing] == [cat.name]
+    largest = max(find_faces(couple, **rec.face_options), key=lambda f: f.box.w * f.box.h)
+    np.testing.assert_array_equal(faces.crops[0], largest.crop)
+    crops, found = largest_face_crops([cat, couple], rec.face_options)
+    assert found.tolist() == [False, True] and crops.shape == (1, 48, 48)
+
+
+@pytest.mark.shared_data
 @pytest.mark.parametrize("half", ["fit", "score"])
 def test_exact_face_counts_on_each_half(expected: dict[str, str], detected: dict[str, list[Box]], half: str) -> None:
     """No tolerated miscount: every photo marked 0, 1 or 2, in the fit half (in-sample: the constants were

@@ -46,6 +46,35 @@ class PeopleFaces:
         return len(self.labels)
 
 
+def largest_face_crops(paths, face_options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Detect and crop the largest face of each photo, as a journal entry's would be.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        The photos.
+    face_options : dict
+        Options of :func:`emoj_lib.faces.find_faces` (a recognizer's ``face_options``).
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray)
+        uint8 crops (M, 48, 48) of the photos where a face was found, and the mask (N,) of those photos.
+    """
+    from emoj_lib.errors import NoFaceError
+    from emoj_lib.faces import find_faces
+
+    paths = list(paths)
+    crops, found = [], np.zeros(len(paths), bool)
+    for i, path in enumerate(paths):
+        try:
+            crops.append(find_faces(path, policy="largest", **face_options)[0].crop)
+            found[i] = True
+        except NoFaceError:
+            pass
+    return (np.stack(crops) if crops else np.zeros((0, 48, 48), np.uint8)), found
+
+
 def read_people_faces(root: str | Path, recognizer=None) -> PeopleFaces:
     """Detect, crop and read every photo of a people folder once.
 
@@ -57,22 +86,14 @@ def read_people_faces(root: str | Path, recognizer=None) -> PeopleFaces:
         Whose detection options and model are used (default: the shipped model).
     """
     from emoj_lib.data.people import read_people
-    from emoj_lib.errors import NoFaceError
-    from emoj_lib.faces import find_faces
     from emoj_lib.personal.features import embed
     from emoj_lib.recognizer import Recognizer
 
     rec = recognizer if recognizer is not None else Recognizer()
     table = read_people(root)
-    crops, keep, missing = [], [], []
-    for i, path in enumerate(table["path"]):
-        try:
-            crops.append(find_faces(path, policy="largest", **rec.face_options)[0].crop)
-            keep.append(i)
-        except NoFaceError:
-            missing.append(path)
-    table = table.iloc[keep]
-    crops_arr = np.stack(crops) if crops else np.zeros((0, 48, 48), np.uint8)
+    crops_arr, found = largest_face_crops(table["path"], rec.face_options)
+    missing = list(table["path"][~found])
+    table = table[found]
     proba, feats = embed(rec.model, crops_arr)
     return PeopleFaces(table["person"].to_numpy(str), table["label"].to_numpy(np.int64),
                        table["path"].to_numpy(str), crops_arr, proba, feats, missing)
