@@ -23,6 +23,14 @@ import pandas as pd
 
 from emoj_lib import config as cfg
 from emoj_lib.cards import make_card, write_card
+from emoj_lib.checkpoints import (
+    read_log,
+    recover_backup,
+    resume_epoch,
+    save_weights_atomically,
+    training_backup,
+    trim_log,
+)
 from emoj_lib.data.fer import FerData, read_fer_csv
 from emoj_lib.data.hygiene import hygiene_mask, hygiene_report
 from emoj_lib.data.pipeline import Augmentation, TrainingBatches, class_weights, make_dataset, sample_weights
@@ -151,15 +159,6 @@ def cosine_schedule(epochs: int, lr: float, min_lr: float = 0.0, warmup: int = 0
     return f
 
 
-def read_log(run_dir: str | Path) -> pd.DataFrame:
-    """Return a run's epoch log (one row per finished epoch, the last record of a repeated epoch wins)."""
-    path = Path(run_dir) / "log.csv"
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    df = pd.read_csv(path)
-    return df.drop_duplicates("epoch", keep="last").reset_index(drop=True) if "epoch" in df else df
-
-
 def _callback_classes():
     import keras
 
@@ -184,7 +183,7 @@ def _callback_classes():
                 return
             if value > self.best:
                 self.best, self.best_epoch, self.wait = float(value), epoch, 0
-                self.model.save_weights(self.path)
+                save_weights_atomically(self.model, self.path)
             else:
                 self.wait += 1
                 if self.patience is not None and self.wait >= self.patience:
@@ -205,70 +204,6 @@ def _callback_classes():
     return BestWeights, EpochPrinter
 
 
-def _same_epochs(run_dir: Path, start: int):
-    """Return a callback refusing to train when Keras resumes at another epoch than the batches start at."""
-    import keras
-
-    expected = [start]
-
-    def check(epoch, logs=None):
-        if epoch != expected[0]:
-            raise RunFolderError(f"{run_dir}: the run resumed at epoch {epoch + 1} but its batches were prepared "
-                                 f"for epoch {expected[0] + 1}")
-        expected[0] += 1
-
-    return keras.callbacks.LambdaCallback(on_epoch_begin=check)
-
-
-def _seed_states(run_dir: Path, start: int):
-    """Return a callback keeping the model's random-number states (dropout's) with the run's backup.
-
-    Keras' backup holds the weights and the optimizer but not the states of the layers' seed generators, so
-    a resumed run would draw the first epoch's dropout masks again. They are written beside the backup at
-    the end of each epoch and set back when the run resumes from that same epoch.
-    """
-    import keras
-
-    path = run_dir / "backup" / "seed_states.json"
-
-    def generators(model) -> list:
-        return [v for v in model.variables if v.path.endswith("seed_generator_state")]
-
-    def restore(logs=None):
-        if start == 0 or not path.is_file():
-            return
-        saved = json.loads(path.read_text())
-        states = generators(callback.model)
-        if saved.get("epoch") != start or len(saved.get("states", [])) != len(states):
-            log.warning("%s: the random states saved do not match the backup; dropout draws anew", run_dir)
-            return
-        for v, value in zip(states, saved["states"], strict=True):
-            v.assign(np.asarray(value, dtype=v.dtype))
-
-    def save(epoch, logs=None):
-        states = [np.asarray(v.numpy()).tolist() for v in generators(callback.model)]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"epoch": epoch + 1, "states": states}))
-        tmp.replace(path)
-
-    callback = keras.callbacks.LambdaCallback(on_train_begin=restore, on_epoch_end=save)
-    return callback
-
-
-def resume_epoch(run_dir: str | Path) -> int:
-    """Return the epoch (0-based) a run folder resumes from: the one after its last backed-up epoch, else 0.
-
-    It reads what Keras' ``BackupAndRestore`` will restore (``backup/training_metadata.json`` beside
-    ``backup/latest.weights.h5``); :func:`fit_model` checks that Keras agrees.
-    """
-    backup = Path(run_dir) / "backup"
-    meta = backup / "training_metadata.json"
-    if not (backup / "latest.weights.h5").is_file() or not meta.is_file():
-        return 0
-    return int(json.loads(meta.read_text())["epoch"])
-
-
 def fit_model(model, train: TrainingBatches, val_ds, *, run_dir: str | Path, epochs: int, learning_rate: float,
               min_learning_rate: float = 0.0, warmup_epochs: int = 0, weight_decay: float = 0.0,
               label_smoothing: float = 0.0, patience: int | None = None, monitor: str = "val_accuracy",
@@ -276,10 +211,11 @@ def fit_model(model, train: TrainingBatches, val_ds, *, run_dir: str | Path, epo
     """Compile and fit a model with a resumable run folder; return the epoch log.
 
     The run folder gets ``log.csv`` (every epoch), ``best.weights.h5`` (best ``monitor`` so far) and
-    ``backup/`` (the full training state of the last finished epoch, removed when the run completes).
+    ``backup/`` (the full training state of the last finished epoch, removed when the run completes), each
+    replaced whole, so that a kill at any instant leaves a folder that resumes (:mod:`emoj_lib.checkpoints`).
     Calling this again with the same folder after an interruption continues where it stopped, with the
-    batches an uninterrupted run would see from that epoch on (:class:`TrainingBatches`). At the end the
-    model holds the best weights.
+    batches, dropout masks and updates an uninterrupted run would have from that epoch on
+    (:class:`TrainingBatches`). At the end the model holds the best weights.
 
     Parameters
     ----------
@@ -309,27 +245,26 @@ def fit_model(model, train: TrainingBatches, val_ds, *, run_dir: str | Path, epo
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
+    recover_backup(run_dir)
+    trim_log(run_dir)
     best = BestWeights(run_dir / "best.weights.h5", run_dir / "log.csv", monitor, patience)
-    extra = list(callbacks or [])
     start = resume_epoch(run_dir)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        _seed_states(run_dir, start),
-        _same_epochs(run_dir, start),
         keras.callbacks.LearningRateScheduler(cosine_schedule(epochs, learning_rate, min_learning_rate,
                                                               warmup_epochs)),
         best,
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
+        *([EpochPrinter()] if verbose == 2 else []),
+        *(callbacks or []),
+        training_backup(run_dir, start),  # last: an epoch counts as done once its records are written
     ]
-    if verbose == 2:
-        callbacks.append(EpochPrinter())
-    callbacks += extra
     done = read_log(run_dir)
     if len(done) and not (run_dir / "backup").exists():
         log.info("%s: the run had already finished (%d epochs)", run_dir, len(done))
     else:
         model.fit(train.stream(start), steps_per_epoch=train.steps_per_epoch, validation_data=val_ds,
-                  epochs=epochs, callbacks=callbacks, shuffle=False, verbose=1 if verbose == 1 else 0)
+                  epochs=epochs, initial_epoch=start, callbacks=callbacks, shuffle=False,
+                  verbose=1 if verbose == 1 else 0)
     if (run_dir / "best.weights.h5").exists():
         if not model.optimizer.built:  # a finished run that was not fitted again: its file holds the optimizer's
             model.optimizer.build(model.trainable_variables)  # state too, which a bare optimizer skips loudly

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -89,19 +90,57 @@ def test_interrupted_run_resumes_from_last_epoch(tmp_path, learnable):
     np.testing.assert_allclose(history.loss, plain.loss, rtol=1e-5)
 
 
-def test_a_resume_at_another_epoch_than_the_batches_is_refused(tmp_path, learnable):
+def test_a_run_killed_while_writing_its_records_resumes_from_whole_ones(tmp_path, learnable):
+    train, val = learnable.split("Training"), learnable.split("PublicTest")
+    ds = TrainingBatches(train.images, train.labels, batch_size=32, augment=Augmentation(), seed=1)
+    vds = make_dataset(val.images, val.labels, batch_size=64)
+    kwargs = {"epochs": 4, "learning_rate": 1e-3, "verbose": 0}
+    keras.utils.set_random_seed(0)
+    plain = fit_model(build_model("emojnet", **SMALL), ds, vds, run_dir=tmp_path / "plain", **kwargs)
+    keras.utils.set_random_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        fit_model(build_model("emojnet", **SMALL), ds, vds, run_dir=tmp_path / "r", callbacks=[Interrupt()],
+                  **kwargs)
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["backup", "best.weights.h5", "log.csv"]
+
+    def killed(name):
+        run = tmp_path / name
+        shutil.copytree(tmp_path / "r", run)
+        return run, run / "backup"
+
+    # killed between the two renames of a swap: backup.old is the epoch before, backup.new is whole
+    run, backup = killed("between-renames")
+    shutil.copytree(backup, run / "backup.old")
+    for f in ("training_metadata.json", "seed_states.json"):
+        (run / "backup.old" / f).write_text((backup / f).read_text().replace('"epoch": 2', '"epoch": 1'))
+    backup.replace(run / "backup.new")
+    # killed while writing the next backup: backup.new is half written, backup is whole
+    run2, backup2 = killed("half-written")
+    (run2 / "backup.new").mkdir()
+    (run2 / "backup.new" / "latest.weights.h5").write_bytes((backup2 / "latest.weights.h5").read_bytes()[:500])
+    # killed while appending to the log: its last line is cut short
+    run3, _ = killed("torn-log")
+    with open(run3 / "log.csv", "ab") as f:
+        f.write(b"2,0.41,0.0009")
+    for folder in (run, run2, run3):
+        keras.utils.set_random_seed(123)  # the resumed run restores its own random states
+        history = fit_model(build_model("emojnet", **SMALL), ds, vds, run_dir=folder, **kwargs)
+        assert list(history.epoch) == [0, 1, 2, 3], folder.name
+        np.testing.assert_allclose(history.loss, plain.loss, rtol=1e-5, err_msg=folder.name)
+        assert sorted(p.name for p in folder.iterdir()) == ["best.weights.h5", "log.csv"], folder.name
+
+
+def test_a_backup_that_cannot_be_read_is_named(tmp_path, learnable):
     train, val = learnable.split("Training"), learnable.split("PublicTest")
     ds = TrainingBatches(train.images, train.labels, batch_size=32, seed=1)
     vds = make_dataset(val.images, val.labels, batch_size=64)
     kwargs = {"run_dir": tmp_path / "r", "epochs": 3, "learning_rate": 1e-3, "verbose": 0}
     with pytest.raises(KeyboardInterrupt):
         fit_model(build_model("emojnet", **SMALL), ds, vds, callbacks=[Interrupt()], **kwargs)
-    meta = tmp_path / "r" / "backup" / "training_metadata.json"
-    meta.write_text(meta.read_text().replace('"epoch": 2', '"epoch": 1'))  # what Keras restores, unlike the log
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("emoj_lib.training.resume_epoch", lambda run_dir: 2)
-        with pytest.raises(RunFolderError, match=r"resumed at epoch 2 but its batches were prepared for epoch 3"):
-            fit_model(build_model("emojnet", **SMALL), ds, vds, **kwargs)
+    weights = tmp_path / "r" / "backup" / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])  # cut short by a kill before its writes were atomic
+    with pytest.raises(RunFolderError, match=r"latest\.weights\.h5: cannot restore the backup of epoch 2"):
+        fit_model(build_model("emojnet", **SMALL), ds, vds, **kwargs)
 
 
 def test_cosine_schedule():
