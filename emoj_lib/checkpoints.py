@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib.errors import RunFolderError
-from emoj_lib.journal.files import fsync_dir
+from emoj_lib.journal.files import fsync_dir, os_errors
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,10 @@ def save_weights_atomically(model, path: str | Path) -> None:
     """Save a model's weights to ``path`` (a ``.weights.h5`` file) through a temporary file and a rename."""
     path = Path(path)
     tmp = path.with_name(f".partial.{path.name}")
-    model.save_weights(tmp)
-    _fsync(tmp)
-    tmp.replace(path)
+    with os_errors(path, "write"):
+        model.save_weights(tmp)
+        _fsync(tmp)
+        tmp.replace(path)
 
 
 def _fsync(path: Path) -> None:
@@ -133,16 +134,17 @@ def _restore(model, run_dir: Path, start: int) -> None:
 def _write(model, run_dir: Path, epochs_done: int) -> None:
     """Write the backup of a run after ``epochs_done`` epochs whole into ``backup.new/``, then swap it in."""
     backup, new, old = run_dir / BACKUP, run_dir / f"{BACKUP}.new", run_dir / f"{BACKUP}.old"
-    if new.exists():
-        shutil.rmtree(new)
-    new.mkdir()
-    model.save_weights(new / WEIGHTS)
-    states = [np.asarray(v.numpy()).tolist() for v in _seed_generators(model)]
-    (new / SEED_STATES).write_text(json.dumps({"epoch": epochs_done, "states": states}))
-    (new / METADATA).write_text(json.dumps({"epoch": epochs_done, "batch": 0}))  # last: marks it whole
-    for name in (WEIGHTS, SEED_STATES, METADATA):
-        _fsync(new / name)
-    fsync_dir(new)
+    with os_errors(new, "write the training backup"):  # a full disk: one line, and the last backup stays
+        if new.exists():
+            shutil.rmtree(new)
+        new.mkdir()
+        model.save_weights(new / WEIGHTS)
+        states = [np.asarray(v.numpy()).tolist() for v in _seed_generators(model)]
+        (new / SEED_STATES).write_text(json.dumps({"epoch": epochs_done, "states": states}))
+        (new / METADATA).write_text(json.dumps({"epoch": epochs_done, "batch": 0}))  # last: marks it whole
+        for name in (WEIGHTS, SEED_STATES, METADATA):
+            _fsync(new / name)
+        fsync_dir(new)
     if backup.exists():
         backup.replace(old)
     new.replace(backup)

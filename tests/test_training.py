@@ -1,5 +1,7 @@
+import errno
 import json
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -7,7 +9,7 @@ import pytest
 
 from emoj_lib.cards import ModelCardError, load_model, read_card, write_card
 from emoj_lib.data.pipeline import Augmentation, TrainingBatches, make_dataset
-from emoj_lib.errors import RunFolderError
+from emoj_lib.errors import RunFolderError, StorageError
 from emoj_lib.models import build_model
 from emoj_lib.training import TrainConfig, cosine_schedule, fit_model, read_log, resume_epoch, train_stage1
 
@@ -141,6 +143,25 @@ def test_a_backup_that_cannot_be_read_is_named(tmp_path, learnable):
     weights.write_bytes(weights.read_bytes()[:1000])  # cut short by a kill before its writes were atomic
     with pytest.raises(RunFolderError, match=r"latest\.weights\.h5: cannot restore the backup of epoch 2"):
         fit_model(build_model("emojnet", **SMALL), ds, vds, **kwargs)
+
+
+def test_a_full_disk_while_writing_a_backup_keeps_the_last_one(tmp_path, monkeypatch):
+    from emoj_lib.checkpoints import _write, recover_backup
+
+    model = build_model("emojnet", **SMALL)
+    _write(model, tmp_path, 3)
+    before = (tmp_path / "backup" / "latest.weights.h5").read_bytes()
+
+    def full(path, *args, **kwargs):
+        Path(path).write_bytes(b"\x89HDF")  # what a full disk leaves
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model, "save_weights", full)
+    with pytest.raises(StorageError, match=r"cannot write the training backup .*backup\.new: .*space"):
+        _write(model, tmp_path, 4)
+    recover_backup(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"] and resume_epoch(tmp_path) == 3
+    assert (tmp_path / "backup" / "latest.weights.h5").read_bytes() == before
 
 
 def test_cosine_schedule():
