@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from emoj_lib.errors import RunFolderError
-from emoj_lib.journal.files import fsync_dir, os_errors
+from emoj_lib.journal.files import fsync_dir, fsync_file, os_errors
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +94,8 @@ def save_weights_atomically(model, path: str | Path) -> None:
     tmp = path.with_name(f".partial.{path.name}")
     with os_errors(path, "write"):
         model.save_weights(tmp)
-        _fsync(tmp)
+        fsync_file(tmp)
         tmp.replace(path)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _seed_generators(model) -> list:
@@ -143,7 +134,7 @@ def _write(model, run_dir: Path, epochs_done: int) -> None:
         (new / SEED_STATES).write_text(json.dumps({"epoch": epochs_done, "states": states}))
         (new / METADATA).write_text(json.dumps({"epoch": epochs_done, "batch": 0}))  # last: marks it whole
         for name in (WEIGHTS, SEED_STATES, METADATA):
-            _fsync(new / name)
+            fsync_file(new / name)
         fsync_dir(new)
     if backup.exists():
         backup.replace(old)

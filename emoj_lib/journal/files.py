@@ -250,6 +250,15 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: str | Path) -> None:
+    """``fsync`` a file written by another library (a Keras model, say) so that its content survives a power cut."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def temp_name(final: Path) -> Path:
     """Return a fresh temporary name beside ``final`` (``.<name>.<random>.tmp``), cleaned up after a crash."""
     return final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")

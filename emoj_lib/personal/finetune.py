@@ -30,7 +30,7 @@ from emoj_lib import config as cfg
 from emoj_lib.cards import read_card, write_card
 from emoj_lib.data.fer import FerData
 from emoj_lib.errors import EmojError
-from emoj_lib.journal.files import make_private, private_dir
+from emoj_lib.journal.files import fsync_dir, fsync_file, make_private, private_dir
 from emoj_lib.transfer import TransferConfig, TransferResult, fine_tune
 
 MIN_LABELLED = 20
@@ -206,14 +206,6 @@ def _base_model(journal_folder: Path) -> Path:
     return journal_model(journal_folder)[0]
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def install_model(model_file: str | Path, card: dict[str, Any], dest: str | Path) -> Path:
     """Install a model and its card at ``dest`` atomically, owner-only; the card records the model's SHA-256.
 
@@ -233,10 +225,10 @@ def install_model(model_file: str | Path, card: dict[str, Any], dest: str | Path
         card_tmp = write_card(model_tmp, card)  # records the model file's SHA-256 (model_sha256)
         os.chmod(card_tmp, 0o600)
         for path in (model_tmp, card_tmp, tmp):
-            _fsync(path)
+            fsync_file(path)
         os.replace(card_tmp, dest.with_suffix(".json"))
         os.replace(model_tmp, dest)
-        _fsync(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
