@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 
 from emoj_lib.config import photos_dir
-from emoj_lib.evaluation import accuracy, macro_f1
+from emoj_lib.evaluation import accuracy, macro_f1, paired_comparison
 from emoj_lib.faces.calibration import read_photo_table
 from emoj_lib.labels import EMOTIONS
 from emoj_lib.personal.people import largest_face_crops
@@ -58,14 +57,6 @@ def photo_figures(pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         k = EMOTIONS.index(name)
         out[f"photos_{name}_recall"] = accuracy(labels[labels == k], pred[labels == k])
     return out
-
-
-def paired(right: np.ndarray, first_right: np.ndarray) -> dict[str, float]:
-    """Faces gained and lost against the first model, and the two-sided sign-test p-value."""
-    gained, lost = int((right & ~first_right).sum()), int((~right & first_right).sum())
-    n, k = gained + lost, min(gained, lost)
-    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
-    return {"gained": gained, "lost": lost, "p": p}
 
 
 def main() -> None:
@@ -104,7 +95,7 @@ def main() -> None:
         right = np.zeros(len(people), bool)
         right[j_found] = j_pred == j_labels
         if rights:
-            row.update({f"jaffe_{k}_vs_first": v for k, v in paired(right, rights[0]).items()})
+            row.update({f"jaffe_{k}_vs_first": v for k, v in paired_comparison(right, rights[0]).items()})
         rights.append(right)
         rows.append(row)
         print(f"{spec} ({rec.name}, TTA {args.tta}): JAFFE {row['jaffe_faces']}/{row['jaffe_photos']} faces, "

@@ -49,6 +49,7 @@ from emoj_lib.evaluation import (
     evaluate_splits,
     evaluation_report,
     macro_f1,
+    paired_comparison,
 )
 from emoj_lib.explain import explain, overlay, save_explanation
 from emoj_lib.export import FastModel, export_model
@@ -150,6 +151,7 @@ __all__ = [
     "macro_f1",
     "make_dataset",
     "overlay",
+    "paired_comparison",
     "personalize",
     "predict_proba",
     "preprocessing",

@@ -148,6 +148,45 @@ def evaluate_splits(model, data, *, splits: list[str] | None = None, tta: str | 
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("split")
 
 
+def paired_comparison(right: np.ndarray, base_right: np.ndarray) -> dict[str, float]:
+    """Compare two readers of the same faces: the faces each gets right and the other wrong, and whether that differs.
+
+    Parameters
+    ----------
+    right, base_right : numpy.ndarray of bool
+        Which faces the reader, and the one it is compared with, read right (same faces, same order).
+
+    Returns
+    -------
+    dict
+        ``gained`` (right here, wrong in the base), ``lost`` (the reverse) and ``p``: the two-sided exact
+        sign-test p-value of that difference (exact McNemar test; 1 when they never disagree).
+    """
+    import math
+
+    r, b = np.asarray(right, bool), np.asarray(base_right, bool)
+    if r.shape != b.shape:
+        raise ValueError(f"the two readers cover different faces: {r.shape} against {b.shape}")
+    gained, lost = int((r & ~b).sum()), int((~r & b).sum())
+    n, k = gained + lost, min(gained, lost)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
+    return {"gained": gained, "lost": lost, "p": p}
+
+
+def _against(r: SplitResult, base: SplitResult) -> dict[str, float]:
+    """Return the ``vs_*`` columns of a split's row: the base's accuracy, the paired comparison, plain and TTA."""
+    if len(r.labels) != len(base.labels) or (r.labels != base.labels).any():
+        raise ValueError(f"{r.split}: the two models were not evaluated on the same faces")
+    right, base_right = r.proba.argmax(1) == r.labels, base.proba.argmax(1) == base.labels
+    row = {"vs_accuracy": float(base_right.mean()) if len(base_right) else float("nan"),
+           **{f"vs_{k}": v for k, v in paired_comparison(right, base_right).items()}}
+    if r.proba_tta is not None and base.proba_tta is not None:
+        right, base_right = r.proba_tta.argmax(1) == r.labels, base.proba_tta.argmax(1) == base.labels
+        row["vs_accuracy_tta"] = float(base_right.mean()) if len(base_right) else float("nan")
+        row.update({f"vs_{k}_tta": v for k, v in paired_comparison(right, base_right).items()})
+    return row
+
+
 def compare_models(results: dict[str, pd.DataFrame], split: str) -> pd.DataFrame:
     """Put the rows for one split of several :func:`evaluate_splits` tables side by side (one row per model)."""
     return pd.DataFrame({name: table.loc[split] for name, table in results.items()}).T.rename_axis("model")
@@ -186,7 +225,8 @@ def worst_mistakes(y_true: np.ndarray, proba: np.ndarray, n: int = 16) -> pd.Dat
 
 
 def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, tta: str | bool = "flip",
-                      history: pd.DataFrame | None = None, name: str = "model") -> dict:
+                      history: pd.DataFrame | None = None, name: str = "model", against=None,
+                      against_name: str = "base") -> dict:
     """Evaluate a model on every split and write the report: ``metrics.json`` and PNG figures.
 
     Writes, in ``out_dir``: ``metrics.json`` (accuracy table, per-class tables and confusion matrices of
@@ -209,6 +249,12 @@ def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, 
         The training log, drawn as curves.
     name : str
         Model name written in the report.
+    against : keras.Model or callable, optional
+        A model to compare with on the same faces: each split's row then also holds its accuracy
+        (``vs_accuracy``), the faces gained and lost against it and the exact McNemar p-value (``vs_gained``,
+        ``vs_lost``, ``vs_p``; with ``_tta`` too when TTA is on), from :func:`paired_comparison`.
+    against_name : str
+        Its name in the report.
 
     Returns
     -------
@@ -225,9 +271,13 @@ def evaluation_report(model, data, out_dir, *, splits: list[str] | None = None, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report: dict = {"model": name, "tta": check_tta(tta), "splits": {}}
+    if against is not None:
+        report["against"] = against_name
+    bases = evaluate_split_results(against, data, splits=splits, tta=tta) if against is not None else None
     for r in evaluate_split_results(model, data, splits=splits, tta=tta):
         report["splits"][r.split] = {
             **r.row,
+            **(_against(r, next(bases)) if bases is not None else {}),
             "per_class": classification_table(r.labels, r.proba).round(4).to_dict(orient="index"),
             "confusion": confusion_matrix(r.labels, r.proba).to_dict(orient="index"),
         }

@@ -210,3 +210,26 @@ def test_train_student_of_another_shape_records_its_own(learnable, tiny_model, t
     assert shape["width"] == 6 and shape["depth"] == teacher_card["hyperparameters"]["depth"] == 2
     with pytest.raises(ValueError, match="init"):
         train_student([tiny_model], config, init=tiny_model, fer=learnable, run_dir=tmp_path / "both")
+
+
+def test_evaluate_command_compares_with_another_model_on_the_same_faces(tiny_model, second_model, learnable,
+                                                                        tmp_path, capsys):
+    import json
+
+    from emoj_lib.cli import main
+    from emoj_lib.data import write_fer_csv
+    from emoj_lib.evaluation import paired_comparison
+    from emoj_lib.recognizer import Recognizer
+
+    csv = write_fer_csv(tmp_path / "faces.csv", learnable.images, learnable.labels, learnable.usage)
+    assert main(["evaluate", str(tiny_model), "--against", str(second_model), "--fer", str(csv), "--split",
+                 "PrivateTest", "--no-tta", "--out", str(tmp_path / "rep")]) == 0
+    row = json.loads((tmp_path / "rep" / "metrics.json").read_text())["table"]["PrivateTest"]
+    test = learnable.split("PrivateTest")
+    right = Recognizer(tiny_model).predict(test.images).argmax(1) == test.labels
+    base = Recognizer(second_model).predict(test.images).argmax(1) == test.labels
+    assert (right != base).any()  # the test can tell them apart
+    expected = paired_comparison(right, base)
+    assert (row["vs_gained"], row["vs_lost"]) == (expected["gained"], expected["lost"])
+    assert row["vs_accuracy"] == pytest.approx(base.mean()) and row["accuracy"] == pytest.approx(right.mean())
+    assert "exact McNemar" in capsys.readouterr().out

@@ -118,3 +118,48 @@ def test_one_evaluation_loop_serves_table_and_report(tmp_path):
     assert report["tta"] == "flip"
     assert report["table"]["PrivateTest"] == table.loc["PrivateTest"].to_dict()
     assert report["splits"]["PrivateTest"]["per_class"]["weighted avg"]["support"] == 11
+
+
+def test_paired_comparison_counts_the_disagreements_and_their_exact_p():
+    from emoj_lib.evaluation import paired_comparison
+
+    base = np.array([True] * 10 + [False] * 10)
+    right = np.array([True] * 9 + [False] + [True] * 6 + [False] * 4)  # 6 gained, 1 lost
+    assert paired_comparison(right, base) == {"gained": 6, "lost": 1, "p": pytest.approx(16 / 128)}  # 2 (1 + 7) / 2^7
+    assert paired_comparison(base, right)["gained"] == 1
+    assert paired_comparison(base, base) == {"gained": 0, "lost": 0, "p": 1.0}
+    assert paired_comparison(np.ones(8, bool), np.zeros(8, bool))["p"] == pytest.approx(2 / 256)
+    with pytest.raises(ValueError, match="different faces"):
+        paired_comparison(base, base[:5])
+
+
+def test_a_report_against_another_model_compares_them_on_the_same_faces(tmp_path):
+    from emoj_lib.data import FerData
+    from emoj_lib.evaluation import evaluation_report
+
+    def bright(x):  # happy (3) when the left half is bright, else angry (0)
+        p = np.zeros((len(x), 7), np.float32)
+        p[np.arange(len(x)), (x[:, :, :24].mean(axis=(1, 2, 3)) > 100).astype(int) * 3] = 1
+        return p
+
+    def happy(x):  # always happy
+        p = np.zeros((len(x), 7), np.float32)
+        p[:, 3] = 1
+        return p
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 60, (12, 48, 48)).astype(np.uint8)
+    images[:6, :, :24] = 250
+    labels = np.array([3] * 6 + [0] * 5 + [-1])  # bright: all 11 right; happy: the 6 happy faces only
+    data = FerData(images, labels, np.array(["PrivateTest"] * 12, dtype=object))
+    report = evaluation_report(bright, data, tmp_path, tta="flip", name="bright", against=happy,
+                               against_name="happy")
+    row = report["table"]["PrivateTest"]
+    assert report["against"] == "happy"
+    assert row["accuracy"] == 1.0 and row["vs_accuracy"] == pytest.approx(6 / 11)
+    assert (row["vs_gained"], row["vs_lost"]) == (5, 0) and row["vs_p"] == pytest.approx(2 / 32)
+    # flipped, the bright faces are dark and the others stay dark: only the 5 angry faces are read right
+    assert row["accuracy_tta"] == pytest.approx(5 / 11) and row["vs_accuracy_tta"] == pytest.approx(6 / 11)
+    assert (row["vs_gained_tta"], row["vs_lost_tta"]) == (5, 6)
+    plain = evaluation_report(bright, data, tmp_path / "plain", tta="none")
+    assert "against" not in plain and not any(k.startswith("vs_") for k in plain["table"]["PrivateTest"])

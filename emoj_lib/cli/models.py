@@ -33,15 +33,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from emoj_lib.recognizer import Recognizer
 
     rec = Recognizer(args.model, fast=False)
+    base = Recognizer(args.against, fast=False) if args.against else None
     data = read_fer_csv(args.fer or cfg.fer2013_path(), usage=args.split or None)
     out = args.out or cfg.REPORTS_DIR / ("eval-" + "+".join(p.stem for p in rec.model_paths))
     tta = "none" if args.no_tta else args.tta
-    passes = (1 + {"none": 0, "flip": 2, "tencrop": 10}[tta]) * len(rec.model_paths)  # plain, then each TTA view
+    members = len(rec.model_paths) + (len(base.model_paths) if base else 0)
+    passes = (1 + {"none": 0, "flip": 2, "tencrop": 10}[tta]) * members  # plain, then each TTA view
+
+    def counted(r: Recognizer, bar):
+        return (Ensemble([CountingModel(m, bar) for m in r.model.members], r.model.weights)
+                if isinstance(r.model, Ensemble) else CountingModel(r.model, bar))
+
     with progress_bar(int((data.labels >= 0).sum()) * passes, "evaluating", unit="face") as bar:
-        counted = (Ensemble([CountingModel(m, bar) for m in rec.model.members], rec.model.weights)
-                   if isinstance(rec.model, Ensemble) else CountingModel(rec.model, bar))
-        report = evaluation_report(counted, data, out, tta=tta, name=rec.name)
+        report = evaluation_report(counted(rec, bar), data, out, tta=tta, name=rec.name,
+                                   against=counted(base, bar) if base else None,
+                                   against_name=base.name if base else "base")
     print(pd.DataFrame(report["table"]).T.round(4).to_string())
+    if base:
+        print(f"vs_*: {base.name} on the same faces; vs_gained / vs_lost: faces read right by one and wrong by the "
+              "other; vs_p: exact McNemar p-value")
     print(f"report: {out}")
     return 0
 
@@ -147,6 +157,9 @@ def register(sub) -> None:
                     help="test-time augmentation reported beside the plain figures (default: %(default)s)")
     ev.add_argument("--no-tta", action="store_true", help="no test-time augmentation (same as --tta none)")
     ev.add_argument("--out", type=Path, default=None, help="report folder (default: reports/eval-<model>)")
+    ev.add_argument("--against", nargs="+", type=cfg.model_path, default=None, metavar="MODEL",
+                    help="compare with this model (several: their ensemble) on the same faces: its accuracy, the "
+                    "faces gained and lost, and the exact McNemar p-value")
 
     pr = add_command(sub, "predict", cmd_predict, "emotions of the faces in photos")
     pr.add_argument("photos", nargs="+", type=Path, help="photos (JPEG, PNG...)")
