@@ -8,6 +8,7 @@ classes, present or not. Confusion matrices have true classes as rows and predic
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -162,8 +163,6 @@ def paired_comparison(right: np.ndarray, base_right: np.ndarray) -> dict[str, fl
         ``gained`` (right here, wrong in the base), ``lost`` (the reverse) and ``p``: the two-sided exact
         sign-test p-value of that difference (exact McNemar test; 1 when they never disagree).
     """
-    import math
-
     r, b = np.asarray(right, bool), np.asarray(base_right, bool)
     if r.shape != b.shape:
         raise ValueError(f"the two readers cover different faces: {r.shape} against {b.shape}")
@@ -177,13 +176,13 @@ def _against(r: SplitResult, base: SplitResult) -> dict[str, float]:
     """Return the ``vs_*`` columns of a split's row: the base's accuracy, the paired comparison, plain and TTA."""
     if len(r.labels) != len(base.labels) or (r.labels != base.labels).any():
         raise ValueError(f"{r.split}: the two models were not evaluated on the same faces")
-    right, base_right = r.proba.argmax(1) == r.labels, base.proba.argmax(1) == base.labels
-    row = {"vs_accuracy": float(base_right.mean()) if len(base_right) else float("nan"),
-           **{f"vs_{k}": v for k, v in paired_comparison(right, base_right).items()}}
+    row = {"vs_accuracy": base.row["accuracy"],
+           **{f"vs_{k}": v for k, v in paired_comparison(r.proba.argmax(1) == r.labels,
+                                                          base.proba.argmax(1) == base.labels).items()}}
     if r.proba_tta is not None and base.proba_tta is not None:
-        right, base_right = r.proba_tta.argmax(1) == r.labels, base.proba_tta.argmax(1) == base.labels
-        row["vs_accuracy_tta"] = float(base_right.mean()) if len(base_right) else float("nan")
-        row.update({f"vs_{k}_tta": v for k, v in paired_comparison(right, base_right).items()})
+        row["vs_accuracy_tta"] = base.row["accuracy_tta"]
+        row.update({f"vs_{k}_tta": v for k, v in paired_comparison(r.proba_tta.argmax(1) == r.labels,
+                                                                    base.proba_tta.argmax(1) == base.labels).items()})
     return row
 
 
